@@ -1,0 +1,173 @@
+"""`transynth` command line: every subcommand parses its arguments and calls the public API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm"}
+
+
+def _split_overrides(extra: list[str]) -> list[str]:
+    """Accept `--model.k=v` and `--model.k v`; anything else is an error naming it."""
+    out, i = [], 0
+    while i < len(extra):
+        arg = extra[i]
+        head = arg.lstrip("-").split("=", 1)[0]
+        if not arg.startswith("--") or head.split(".", 1)[0] not in ("model", "data", "train") \
+                or "." not in head:
+            raise SystemExit(
+                f"transynth: error: unrecognised argument {arg!r}; config overrides look like "
+                "--model.KEY=VALUE, --data.KEY=VALUE or --train.KEY=VALUE"
+            )
+        if "=" not in arg:
+            if i + 1 >= len(extra):
+                raise SystemExit(f"transynth: error: {arg} needs a value")
+            arg = f"{arg}={extra[i + 1]}"
+            i += 1
+        out.append(arg)
+        i += 1
+    return out
+
+
+def _collect_inputs(inputs: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise FileNotFoundError(f"folder {path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"input {path} does not exist")
+    return files
+
+
+def cmd_train(args: argparse.Namespace, extra: list[str]) -> int:
+    import transynth
+
+    run = transynth.train(
+        args.method, args.data, preset=args.preset, config_file=args.config, steps=args.steps,
+        out=args.out, overrides=_split_overrides(extra),
+    )
+    print(f"run folder: {run}")
+    return 0
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    import transynth
+    from transynth.data import load_image
+
+    model = transynth.load(args.run, device=args.device)
+    files = _collect_inputs(args.inputs)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        result = model.translate(load_image(path), direction=args.direction)
+        target = out / f"{path.stem}_{args.direction}.png"
+        result.save(target)
+    print(f"translated {len(files)} image(s) into {out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    import transynth
+    from transynth.data import build_task
+    from transynth.training.checkpoint import atomic_write_text
+
+    model = transynth.load(args.run)
+    cfg = model.run_config
+    task = build_task(args.data or cfg.data.task, cfg.data.image_size, layout=cfg.data.layout,
+                      seed=cfg.train.seed, channels=cfg.data.channels)
+    metrics = model.evaluate(task)
+    run = Path(args.run)
+    if run.is_dir():
+        atomic_write_text(run / "metrics.json",
+                          json.dumps({"step": model.trained_steps, "metrics": metrics}, indent=2))
+    width = max(map(len, metrics), default=0)
+    for key, value in metrics.items():
+        print(f"{key.ljust(width)}  {value:.4f}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import transynth
+
+    print(transynth.models_table())
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from transynth.data import list_datasets
+
+    rows = list_datasets()
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        ready = "ready" if r["ready"] else "prepared on first use"
+        print(f"{r['name'].ljust(width)}  {r['type']:<6}  {r['kind']:<10}  {ready:<21}  {r['description']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="transynth", description="Transfer learning for visual synthesis."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a method (extra --model.K=V/--data.K=V/--train.K=V override the config)")
+    p.add_argument("method", help="a method name (see `transynth models`)")
+    p.add_argument("--data", help="an embedded task (see `transynth datasets`) or a folder; default: the method's task")
+    p.add_argument("--preset", default="cpu", help="cpu (minutes on a laptop) or paper (published scale)")
+    p.add_argument("--config", help="a YAML file with model/data/train sections")
+    p.add_argument("--steps", type=int, help="training steps (overrides train.steps)")
+    p.add_argument("--out", help="run folder (default runs/METHOD-TASK-TIME); an existing run is resumed")
+
+    p = sub.add_parser("translate", help="translate image files or folders with a trained run")
+    p.add_argument("run", help="a run folder or a checkpoint file")
+    p.add_argument("inputs", nargs="+", help="image files or folders")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--direction", default="AtoB", help="AtoB, or BtoA for bidirectional methods")
+    p.add_argument("--device", default="cpu")
+
+    p = sub.add_parser("evaluate", help="evaluate a trained run on held-out data; writes metrics.json")
+    p.add_argument("run", help="a run folder or a checkpoint file")
+    p.add_argument("--data", help="evaluate on another task or folder than the training one")
+
+    sub.add_parser("models", help="the methods and the lecture's comparison table")
+    sub.add_parser("datasets", help="embedded datasets and tasks, and whether each is ready")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from transynth.config import ConfigError
+    from transynth.training import TrainingDiverged
+    from transynth.training.checkpoint import CheckpointError
+
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "train":
+        parser.error(f"unrecognised arguments: {' '.join(extra)}")
+    handlers = {
+        "translate": cmd_translate, "evaluate": cmd_evaluate,
+        "models": cmd_models, "datasets": cmd_datasets,
+    }
+    try:
+        if args.command == "train":
+            return cmd_train(args, extra)
+        return handlers[args.command](args)
+    except (ConfigError, CheckpointError, TrainingDiverged, FileNotFoundError, ValueError) as err:
+        print(f"transynth: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("transynth: interrupted; the last checkpoint is kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Data for transynth: embedded digit domains and tasks (prepared offline from data bundled in
+installed packages) and user folders in the standard layouts.
+
+Everything is built with :func:`build_task`; images are float32 tensors in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+from .cache import cache_dir
+from .domains import DOMAINS, domain_ready, load_domain
+from .folders import LAYOUT_HELP, LAYOUTS, build_folder_task, detect_layout
+from .imageio import image_to_tensor, load_image, save_grid, tensor_to_image
+from .tasks import DESCRIPTIONS, PAIRED, UNPAIRED, build_embedded, task_names, task_ready
+from .types import KINDS, DomainInfo, SampleIndex, SplitDataset, TaskData
+
+__all__ = [
+    "KINDS",
+    "LAYOUTS",
+    "DomainInfo",
+    "SampleIndex",
+    "SplitDataset",
+    "TaskData",
+    "build_task",
+    "cache_dir",
+    "detect_layout",
+    "image_to_tensor",
+    "list_datasets",
+    "load_domain",
+    "load_image",
+    "prepare",
+    "save_grid",
+    "tensor_to_image",
+]
+
+
+def build_task(
+    name_or_path: str,
+    image_size: int,
+    *,
+    layout: str | None = None,
+    seed: int = 0,
+    channels: int | None = None,
+) -> TaskData:
+    """A named embedded task or a user folder, ready for training and evaluation.
+
+    Args:
+        name_or_path: an embedded task name (see :func:`list_datasets`) or a folder path. A
+            known name wins over a folder of the same name; write ``./name`` for the folder.
+        image_size: height and width of every image.
+        layout: force a folder layout (one of ``LAYOUTS``) instead of detecting it.
+        seed: seeds folder splits that the folder does not define and folder augmentation
+            (embedded data are fixed and do not depend on it).
+        channels: force 1 or 3 channels for every domain (gray repeated / RGB luminance);
+            embedded domains keep their own count and folders default to RGB otherwise.
+
+    Raises:
+        ValueError: unknown name that is not a folder (lists the known names and layouts), a
+            folder that matches no layout, or unreadable / inconsistent files (named).
+    """
+    if image_size < 1:
+        raise ValueError(f"image_size must be positive, got {image_size}")
+    if channels not in (None, 1, 3):
+        raise ValueError(f"channels must be 1, 3 or None, got {channels}")
+    name = os.fspath(name_or_path)
+    if layout is None and name in task_names():
+        return build_embedded(name, image_size, channels)
+    path = pathlib.Path(name).expanduser()
+    if path.is_dir():
+        return build_folder_task(path, image_size, layout=layout, seed=seed, channels=channels)
+    if path.exists():
+        raise ValueError(f"{name} is a file, not a folder; {LAYOUT_HELP}")
+    raise ValueError(
+        f"unknown task {name!r}: not an embedded task and no such folder. Known tasks: "
+        f"{', '.join(task_names())}. Or give a folder path; {LAYOUT_HELP}"
+    )
+
+
+def list_datasets() -> list[dict]:
+    """Embedded domains and tasks: {"name", "type", "kind", "description", "ready"} each.
+
+    "ready" tells whether the data are prepared in :func:`cache_dir` (preparing takes seconds).
+    """
+    out = [
+        {
+            "name": n,
+            "type": "domain",
+            "kind": "classes",
+            "description": d.description,
+            "ready": domain_ready(n),
+        }
+        for n, d in DOMAINS.items()
+    ]
+    for n in [*UNPAIRED, *PAIRED]:
+        out.append(
+            {
+                "name": n,
+                "type": "task",
+                "kind": "unpaired" if n in UNPAIRED else "paired",
+                "description": DESCRIPTIONS[n],
+                "ready": task_ready(n),
+            }
+        )
+    return out
+
+
+def prepare(names: list[str] | None = None) -> None:
+    """Prepare (and cache) embedded domains and paired tasks; all of them by default."""
+    from .domains import domain_arrays
+    from .tasks import paired_arrays
+
+    for n in names or [*DOMAINS, *PAIRED]:
+        if n in DOMAINS:
+            domain_arrays(n)
+        elif n in PAIRED:
+            paired_arrays(n)
+        elif n in UNPAIRED:
+            for d in UNPAIRED[n]:
+                domain_arrays(d)
+        else:
+            raise ValueError(f"unknown embedded dataset {n!r}; known: {', '.join(task_names())}")

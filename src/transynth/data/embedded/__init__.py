@@ -1,0 +1,1 @@
+"""Datasets prepared from data bundled inside installed packages (no downloads)."""

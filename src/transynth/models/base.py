@@ -1,0 +1,188 @@
+"""The step protocol every method implements, and what it inherits for inference.
+
+A method is an ``nn.Module`` that owns its networks and computes NAMED loss terms; it never calls
+``backward()`` or an optimizer. The trainer, for each phase the method lists for the step
+(``phases(step)``, e.g. ``("g", "d")``):
+
+1. freezes every network outside that phase's optimizer group (``requires_grad`` off, so the
+   backward pass skips their weight gradients),
+2. calls ``step(phase, batch)`` under autocast and sums the returned terms,
+3. runs backward (with a gradient scaler for fp16), averages gradients across processes, and
+   steps that phase's optimizer.
+
+Each returned term is already multiplied by its weight: the dict is both the objective and the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from transynth.capabilities import Capabilities
+from transynth.data.types import DomainInfo
+
+DIRECTIONS = ("AtoB", "BtoA")
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer: the networks it updates and its settings (from the method's config)."""
+
+    networks: tuple[str, ...]
+    lr: float
+    betas: tuple[float, float] = (0.5, 0.999)
+    kind: str = "adam"  # adam | rmsprop
+    weight_decay: float = 0.0
+
+    def build(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        if self.kind == "adam":
+            return torch.optim.Adam(params, lr=self.lr, betas=self.betas,
+                                    weight_decay=self.weight_decay)
+        if self.kind == "rmsprop":
+            return torch.optim.RMSprop(params, lr=self.lr, weight_decay=self.weight_decay)
+        raise ValueError(f"unknown optimizer {self.kind!r}; accepted: adam, rmsprop")
+
+
+class Method(nn.Module):
+    """Base class of every registered method.
+
+    Subclasses set the class attributes, build their networks in ``__init__`` as attributes
+    listed in ``network_names``, and implement ``optimizers``, ``step`` and ``translate_tensor``
+    (translators) or ``sample`` (generators from noise).
+    """
+
+    name: ClassVar[str]  # set by @register_model
+    Config: ClassVar[type]  # the frozen dataclass of hyper-parameters, with the paper's defaults
+    capabilities: ClassVar[Capabilities]
+    default_task: ClassVar[str]  # embedded task trained when --data is not given
+    network_names: ClassVar[tuple[str, ...]]
+
+    def __init__(self, config: Any, domains: Sequence[DomainInfo], image_size: int) -> None:
+        super().__init__()
+        self.config = config
+        self.domains = tuple(domains)
+        self.image_size = image_size
+
+    # ---- the training protocol -------------------------------------------------------------
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        """Phase name -> the optimizer of that phase."""
+        raise NotImplementedError
+
+    def phases(self, step: int) -> tuple[str, ...]:
+        """Phases run on the batch of training step `step`, in order."""
+        return ("g", "d")
+
+    def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Weighted loss terms of one phase on one batch."""
+        raise NotImplementedError
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Training state outside the networks and optimizers (e.g. image pools)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        del state
+
+    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """A grid of images (N, 3, H, W) in [-1, 1] showing the method at work, and its row length."""
+        raise NotImplementedError
+
+    def evaluate(self, task: Any) -> dict[str, float]:
+        """Held-out metrics of this method on `task` (a TaskData); translators share one protocol."""
+        from transynth.eval.translation import evaluate_translation
+
+        return evaluate_translation(self, task)
+
+    # ---- inference -------------------------------------------------------------------------
+    def networks(self) -> dict[str, nn.Module]:
+        return {name: getattr(self, name) for name in self.network_names}
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def translate_tensor(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+        """Translate a batch (N, C, H, W) in [-1, 1] whose sides fit the generator."""
+        raise NotImplementedError(f"{self.name} does not translate images")
+
+    def size_multiple(self, direction: str) -> int:
+        """Input sides must be multiples of this (inputs are padded to it and cropped back)."""
+        return 1
+
+    def check_direction(self, direction: str) -> None:
+        allowed = DIRECTIONS if self.capabilities.bidirectional else DIRECTIONS[:1]
+        if not self.capabilities.translates:
+            raise ValueError(f"{self.name} generates from noise; it cannot translate images")
+        if direction not in allowed:
+            raise ValueError(
+                f"direction {direction!r} is not available for {self.name}; "
+                f"accepted: {', '.join(allowed)}"
+            )
+
+    def source_channels(self, direction: str) -> int:
+        return self.domains[0 if direction == "AtoB" else 1].channels
+
+    @torch.no_grad()
+    def translate(self, images: Any, direction: str = "AtoB") -> Any:
+        """Translate images of any size.
+
+        Args:
+            images: a tensor (N, C, H, W) or (C, H, W) in [-1, 1], a PIL image, or a list of PIL
+                images. Channels are converted to what the source domain expects.
+            direction: "AtoB" or, for bidirectional methods, "BtoA".
+
+        Returns:
+            The same kind of object as `images`: tensors in [-1, 1] or PIL images.
+        """
+        from transynth.data import image_to_tensor, tensor_to_image
+
+        self.check_direction(direction)
+        if isinstance(images, torch.Tensor):
+            single = images.dim() == 3
+            batch = images.unsqueeze(0) if single else images
+            out = self._translate_any_size(batch, direction)
+            return out[0] if single else out
+        pil_list = images if isinstance(images, (list, tuple)) else [images]
+        channels = self.source_channels(direction)
+        outs = [
+            tensor_to_image(self._translate_any_size(image_to_tensor(im, channels)[None], direction)[0])
+            for im in pil_list
+        ]
+        return outs if isinstance(images, (list, tuple)) else outs[0]
+
+    def _translate_any_size(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+        was_training = self.training
+        self.eval()
+        try:
+            x = match_channels(x.to(self.device, torch.float32), self.source_channels(direction))
+            h, w = x.shape[-2:]
+            m = self.size_multiple(direction)
+            ph, pw = (-h) % m, (-w) % m
+            if ph or pw:  # reflect-pad up to the generator's stride, crop back afterwards
+                mode = "reflect" if ph < h and pw < w else "replicate"
+                x = nn.functional.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2), mode=mode)
+            y = self.translate_tensor(x, direction)
+            return y[..., ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w].float().cpu()
+        finally:
+            self.train(was_training)
+
+
+def match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """Convert (N, C, H, W) between 1 and 3 channels (luminance / repetition)."""
+    if x.shape[1] == channels:
+        return x
+    if x.shape[1] == 3 and channels == 1:
+        weights = torch.tensor([0.299, 0.587, 0.114], device=x.device, dtype=x.dtype)
+        return (x * weights.view(1, 3, 1, 1)).sum(1, keepdim=True)
+    if x.shape[1] == 1 and channels == 3:
+        return x.expand(-1, 3, -1, -1)
+    raise ValueError(f"cannot convert {x.shape[1]}-channel images to {channels} channels")
+
+
+def to_rgb(x: torch.Tensor) -> torch.Tensor:
+    """For display: any 1- or 3-channel batch as 3 channels."""
+    return match_channels(x, 3)

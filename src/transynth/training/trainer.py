@@ -1,0 +1,294 @@
+"""One training loop for every method (see models/base.py for the step protocol)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from transynth.config import ConfigError, RunConfig
+from transynth.data import TaskData, build_task, save_grid
+from transynth.data.types import SampleIndex
+from transynth.models.base import Method
+from transynth.registry import get_model_class
+from transynth.training import distributed as D
+from transynth.training.checkpoint import (
+    atomic_write_text,
+    load_weights,
+    read_checkpoint,
+    restore_training_state,
+    save_checkpoint,
+)
+from transynth.training.logger import RunLogger
+from transynth.training.sampler import StepBatchSampler
+from transynth.training.schedule import linear_decay_factor
+
+CHECKPOINT = Path("checkpoints") / "last.safetensors"
+WEIGHTS = "model.safetensors"
+# Keys that may change when a run is resumed: they do not change what is learned.
+RESUMABLE_CHANGES = {
+    "train.steps", "train.progress", "train.tensorboard", "train.evaluate", "train.log_every",
+    "train.sample_every", "train.checkpoint_every", "data.num_workers", "train.device",
+}
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"train.device={name!r} but CUDA is not available; use cpu or auto")
+    return device
+
+
+def check_task_fits(method: type[Method], task: TaskData) -> None:
+    needed = method.capabilities.data_kind
+    if task.kind != needed:
+        raise ConfigError(
+            f"{method.name} trains on {needed} data, but {task.name!r} is {task.kind}; "
+            f"see `transynth datasets` for {needed} tasks"
+        )
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+class Trainer:
+    """Trains one method on one task into a run folder, resuming it if it holds a checkpoint."""
+
+    def __init__(self, config: RunConfig, run_dir: str | Path, task: TaskData | None = None):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        tc = config.train
+        self.device = resolve_device(tc.device)
+        self.dist = D.init_distributed(self.device.type)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+            torch.cuda.set_device(self.device)
+        if tc.amp == "fp16" and self.device.type != "cuda":
+            raise ConfigError("train.amp=fp16 needs a CUDA device; on CPU use bf16 or none")
+
+        method_cls = get_model_class(config.method)
+        self.task = task or build_task(
+            config.data.task, config.data.image_size, layout=config.data.layout,
+            seed=tc.seed, channels=config.data.channels,
+        )
+        check_task_fits(method_cls, self.task)
+        torch.manual_seed(tc.seed)  # identical initial weights on every process
+        self.model: Method = method_cls(config.model, self.task.domains, self.task.image_size)
+        self.model.to(self.device)
+        if tc.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        if self.dist.enabled:
+            D.broadcast_module(self.model)
+
+        self.specs = self.model.optimizers()
+        nets = self.model.networks()
+        self.optimizers = {
+            phase: spec.build([p for n in spec.networks for p in nets[n].parameters()])
+            for phase, spec in self.specs.items()
+        }
+        self.scalers = (
+            {phase: torch.amp.GradScaler("cuda") for phase in self.specs} if tc.amp == "fp16" else {}
+        )
+        self.step = 0
+        self._maybe_resume()
+        if self.dist.enabled:  # distinct dropout/pool randomness per process
+            torch.manual_seed(tc.seed + 1_000_003 * self.dist.rank + self.step)
+
+    # ---- set-up ----------------------------------------------------------------------------
+    def _maybe_resume(self) -> None:
+        path = self.run_dir / CHECKPOINT
+        if not path.exists():
+            return
+        tensors, meta = read_checkpoint(path)
+        saved = _flatten(json.loads(meta["config"]))
+        now = _flatten(self.config.to_dict())
+        changed = sorted(
+            k for k in saved.keys() | now.keys()
+            if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES
+        )
+        if changed:
+            details = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed)
+            raise ConfigError(
+                f"{self.run_dir} holds a run with a different config ({details}); "
+                "resume it with the same settings or choose a new --out folder"
+            )
+        load_weights(self.model, tensors, path)
+        self.step = restore_training_state(tensors, meta, self.optimizers, self.scalers)
+
+    def _loader(self) -> DataLoader:
+        tc = self.config.train
+        sampler = StepBatchSampler(
+            self.task.train.index_sizes, tc.batch_size, seed=tc.seed, start_step=self.step,
+            rank=self.dist.rank, world_size=self.dist.world_size,
+        )
+        return DataLoader(
+            self.task.train, batch_sampler=sampler, num_workers=self.config.data.num_workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=self.config.data.num_workers > 0,
+        )
+
+    def _fixed_batch(self, n: int = 8) -> dict[str, torch.Tensor]:
+        """The same few test items (train items when there is no test split) for sample grids."""
+        split = self.task.test if len(self.task.test) else self.task.train
+        items = [
+            split[SampleIndex(0, tuple(i % s for s in split.index_sizes))]
+            for i in range(min(n, len(split)))
+        ]
+        return self._to_device(torch.utils.data.default_collate(items))
+
+    def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {}
+        for k, v in batch.items():
+            v = v.to(self.device, non_blocking=True)
+            if self.config.train.channels_last and v.dim() == 4:
+                v = v.contiguous(memory_format=torch.channels_last)
+            out[k] = v
+        return out
+
+    # ---- the loop --------------------------------------------------------------------------
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        amp = self.config.train.amp
+        if amp == "none":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _set_trainable(self, phase: str) -> None:
+        active = set(self.specs[phase].networks)
+        for name, net in self.model.networks().items():
+            net.requires_grad_(name in active)
+
+    def _run_phase(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        self._set_trainable(phase)
+        opt = self.optimizers[phase]
+        with self._autocast():
+            losses = self.model.step(phase, batch)
+        total = torch.stack([v.float() for v in losses.values()]).sum()
+        if not D.all_finite(total.detach(), self.dist):
+            values = {k: float(v) for k, v in losses.items()}
+            raise TrainingDiverged(
+                f"non-finite loss at step {self.step}, phase {phase!r}: {values}. The last good "
+                f"checkpoint in {self.run_dir / CHECKPOINT} is kept; lower the learning rate or "
+                "try train.amp=none"
+            )
+        opt.zero_grad(set_to_none=True)
+        params = [p for g in opt.param_groups for p in g["params"]]
+        scaler = self.scalers.get(phase)
+        if scaler is not None:
+            scaler.scale(total).backward()
+            scaler.unscale_(opt)
+            if self.dist.enabled:
+                D.average_gradients(params, self.dist.world_size)
+            scaler.step(opt)
+            scaler.update()
+        else:
+            total.backward()
+            if self.dist.enabled:
+                D.average_gradients(params, self.dist.world_size)
+            opt.step()
+        return {f"{phase}/{k}": v.detach() for k, v in losses.items()}
+
+    def _set_lr(self) -> dict[str, float]:
+        tc = self.config.train
+        factor = linear_decay_factor(self.step, tc.steps, tc.decay_start)
+        lrs = {}
+        for phase, opt in self.optimizers.items():
+            for group in opt.param_groups:
+                group["lr"] = self.specs[phase].lr * factor
+            lrs[f"lr/{phase}"] = self.specs[phase].lr * factor
+        return lrs
+
+    def save(self, path: Path | None = None) -> None:
+        if not self.dist.is_main:
+            return
+        save_checkpoint(
+            path or self.run_dir / CHECKPOINT, model=self.model, step=self.step,
+            config=self.config.to_dict(), optimizers=self.optimizers, scalers=self.scalers,
+        )
+
+    def _save_samples(self, fixed: dict[str, torch.Tensor]) -> None:
+        # fork_rng: drawing samples must not change the training run's random stream
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            was_training = self.model.training
+            self.model.eval()
+            grid, nrow = self.model.visualize(fixed)
+            self.model.train(was_training)
+        save_grid(grid.float().cpu(), self.run_dir / "samples" / f"step_{self.step:07d}.png", nrow)
+
+    def fit(self) -> Path:
+        """Train to `train.steps`, then evaluate and write the report. Returns the run folder."""
+        tc = self.config.train
+        main = self.dist.is_main
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.yaml").write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        logger = RunLogger(self.run_dir, tc.tensorboard) if main else None
+        if logger is not None and self.step:
+            logger.truncate_after(self.step)
+        fixed = self._fixed_batch()
+        loader = self._loader()
+        self.model.train()
+        start_time = time.time()
+        bar = tqdm(total=tc.steps, initial=self.step, disable=not (tc.progress and main),
+                   desc=f"{self.config.method} {self.task.name}", dynamic_ncols=True)
+        try:
+            batches = iter(loader)
+            while self.step < tc.steps:
+                lrs = self._set_lr()
+                batch = self._to_device(next(batches))
+                record: dict[str, torch.Tensor] = {}
+                for phase in self.model.phases(self.step):
+                    record.update(self._run_phase(phase, batch))
+                self.step += 1
+                bar.update(1)
+                if main and (self.step % tc.log_every == 0 or self.step == tc.steps):
+                    values = {k: round(float(v), 6) for k, v in record.items()}
+                    logger.log(self.step, {"time": round(time.time() - start_time, 3), **lrs, **values})
+                    bar.set_postfix({k.split("/", 1)[1]: f"{v:.3f}" for k, v in values.items()}, refresh=False)
+                if main and (self.step % tc.sample_every == 0 or self.step == tc.steps):
+                    self._save_samples(fixed)
+                if self.step % tc.checkpoint_every == 0 or self.step == tc.steps:
+                    self.save()
+                    D.barrier(self.dist)
+        finally:
+            bar.close()
+            if logger is not None:
+                logger.close()
+        if main:
+            save_checkpoint(self.run_dir / WEIGHTS, model=self.model, step=self.step,
+                            config=self.config.to_dict(), with_rng=False)
+            if tc.evaluate:
+                self.evaluate()
+            self.write_report()
+        D.cleanup(self.dist)
+        return self.run_dir
+
+    def evaluate(self) -> dict[str, float]:
+        metrics = self.model.evaluate(self.task)
+        atomic_write_text(
+            self.run_dir / "metrics.json",
+            json.dumps({"step": self.step, "metrics": metrics}, indent=2),
+        )
+        return metrics
+
+    def write_report(self) -> None:
+        from transynth.eval.report import write_report
+
+        write_report(self.run_dir)

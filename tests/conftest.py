@@ -1,0 +1,88 @@
+"""Shared fixtures: tiny in-memory tasks that need no dataset preparation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from transynth.data.types import DomainInfo, SampleIndex, SplitDataset, TaskData
+
+
+class TensorSplit(SplitDataset):
+    """Paired or unpaired items from in-memory tensors."""
+
+    def __init__(self, a, b, labels_a, labels_b, paired: bool) -> None:
+        self.a, self.b, self.la, self.lb, self.paired = a, b, labels_a, labels_b, paired
+        self.index_sizes = (len(a),) if paired else (len(a), len(b))
+
+    def __getitem__(self, index: SampleIndex):
+        i = index.indices[0]
+        if self.paired:
+            return {"A": self.a[i], "B": self.b[i], "label": self.la[i]}
+        j = index.indices[1]
+        return {"A": self.a[i], "B": self.b[j], "label_A": self.la[i], "label_B": self.lb[j]}
+
+    def domain_tensors(self, domain):
+        return (self.a, self.la) if domain in (0, "A") else (self.b, self.lb)
+
+
+def _blobs(n: int, channels: int, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bright squares at a class-dependent position on a dark background (learnable, cheap)."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 4, (n,), generator=g)
+    x = -torch.ones(n, channels, size, size)
+    half = size // 2
+    for k, c in enumerate(labels.tolist()):
+        r, q = divmod(c, 2)
+        x[k, :, r * half + 2 : r * half + half - 2, q * half + 2 : q * half + half - 2] = 0.8
+    x += 0.05 * torch.randn(x.shape, generator=g)
+    return x.clamp(-1, 1), labels
+
+
+def make_task(kind: str, size: int = 16, n: int = 24, channels=(1, 1)) -> TaskData:
+    a, la = _blobs(n, channels[0], size, 0)
+    if kind == "paired":
+        b = (-a if channels[1] == channels[0] else -a.mean(1, keepdim=True).expand(-1, channels[1], -1, -1)).clone()
+        lb = la
+    else:
+        b, lb = _blobs(n + 4, channels[1], size, 1)
+        b = -b
+    ta, tla = _blobs(8, channels[0], size, 2)
+    tb = -ta if kind == "paired" else -_blobs(8, channels[1], size, 3)[0]
+    domains = (DomainInfo("toyA", channels[0], 4), DomainInfo("toyB", channels[1], 4))
+    paired = kind == "paired"
+    return TaskData(
+        name=f"toy-{kind}", kind=kind, domains=domains, image_size=size,
+        train=TensorSplit(a, b, la, lb, paired), test=TensorSplit(ta, tb, tla, tla, paired),
+    )
+
+
+@pytest.fixture
+def paired_task() -> TaskData:
+    return make_task("paired")
+
+
+@pytest.fixture
+def unpaired_task() -> TaskData:
+    return make_task("unpaired")
+
+
+# Tiny settings per method so every test runs in a fraction of a second.
+TINY = {
+    "pix2pix": {"model": {"ngf": 4, "ndf": 4, "num_downs": 4, "d_layers": 1}},
+    "cyclegan": {"model": {"ngf": 4, "ndf": 4, "n_blocks": 1, "d_layers": 1, "pool_size": 4}},
+}
+
+
+def tiny_overrides(method: str, **train) -> dict:
+    base = {k: dict(v) for k, v in TINY[method].items()}
+    base["train"] = {"batch_size": 2, "progress": False, "tensorboard": False, "evaluate": False,
+                     "log_every": 1, "sample_every": 1000, "checkpoint_every": 1000, **train}
+    base["data"] = {"image_size": 16}
+    return base
+
+
+def task_for(method: str) -> TaskData:
+    from transynth.registry import get_model_class
+
+    return make_task(get_model_class(method).capabilities.data_kind)

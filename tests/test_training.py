@@ -1,0 +1,188 @@
+"""The trainer: checkpoints, exact resume, divergence, schedules, speed paths, learning."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import task_for, tiny_overrides
+
+import transynth
+from transynth.config import resolve_config
+from transynth.training import Trainer, TrainingDiverged
+from transynth.training.checkpoint import CheckpointError, read_checkpoint
+from transynth.training.sampler import StepBatchSampler
+from transynth.training.schedule import linear_decay_factor
+
+CKPT = "checkpoints/last.safetensors"
+
+
+def run(method, out, task=None, **train):
+    cfg = resolve_config(method, overrides=tiny_overrides(method, **train))
+    return Trainer(cfg, out, task=task or task_for(method))
+
+
+def weights(trainer):
+    return {f"{n}.{k}": v.clone() for n, net in trainer.model.networks().items()
+            for k, v in net.state_dict().items()}
+
+
+def test_schedule_is_constant_then_linear():
+    assert linear_decay_factor(0, 100, 0.5) == 1.0
+    assert linear_decay_factor(49, 100, 0.5) == 1.0
+    assert linear_decay_factor(50, 100, 0.5) == 1.0
+    assert linear_decay_factor(75, 100, 0.5) == pytest.approx(0.5)
+    assert linear_decay_factor(99, 100, 0.5) == pytest.approx(0.02)
+
+
+def test_sampler_covers_each_domain_once_per_epoch_and_splits_ranks():
+    s = StepBatchSampler((5, 3), 5, seed=1)
+    first = s.indices_for(0)
+    assert sorted(i.indices[0] for i in first) == list(range(5))
+    ranks = [StepBatchSampler((10,), 2, seed=1, rank=r, world_size=2).indices_for(3) for r in (0, 1)]
+    single = StepBatchSampler((10,), 4, seed=1).indices_for(3)
+    assert [i.indices for i in ranks[0] + ranks[1]] == [i.indices for i in single]
+    resumed = StepBatchSampler((5, 3), 5, seed=1, start_step=4)
+    assert next(iter(resumed)) == s.indices_for(4)
+
+
+@pytest.mark.parametrize("method", transynth.list_models())
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(method, tmp_path):
+    straight = run(method, tmp_path / "a", steps=6)
+    straight.fit()
+    first = run(method, tmp_path / "b", steps=3)
+    first.fit()
+    resumed = run(method, tmp_path / "b", steps=6)
+    assert resumed.step == 3
+    resumed.fit()
+    a, b = weights(straight), weights(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{k} differs after resume"
+    # the optimizer moments must match too
+    for phase in straight.optimizers:
+        sa = straight.optimizers[phase].state_dict()["state"]
+        sb = resumed.optimizers[phase].state_dict()["state"]
+        assert all(torch.equal(sa[i]["exp_avg"], sb[i]["exp_avg"]) for i in sa)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 7)), "the log holds each step once after a resume"
+
+
+def test_resume_with_a_different_config_is_refused(tmp_path):
+    run("cyclegan", tmp_path, steps=2).fit()
+    cfg = resolve_config("cyclegan", overrides={**tiny_overrides("cyclegan", steps=4),
+                                                 "model": {"ngf": 8, "n_blocks": 1, "d_layers": 1}})
+    with pytest.raises(transynth.ConfigError, match="model.ngf"):
+        Trainer(cfg, tmp_path, task=task_for("cyclegan"))
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    trainer = run("pix2pix", tmp_path, steps=6, checkpoint_every=2)
+    original = trainer.model.step
+    calls = {"n": 0}
+
+    def poisoned(phase, batch):
+        calls["n"] += 1
+        losses = original(phase, batch)
+        if calls["n"] > 6:  # after 3 steps of (g, d)
+            losses["l1" if phase == "g" else "real"] = losses.get("l1", losses.get("real")) * float("nan")
+        return losses
+
+    monkeypatch.setattr(trainer.model, "step", poisoned)
+    with pytest.raises(TrainingDiverged, match="non-finite"):
+        trainer.fit()
+    _, meta = read_checkpoint(tmp_path / CKPT)
+    assert meta["step"] == "2"
+    tensors, _ = read_checkpoint(tmp_path / CKPT)
+    assert all(torch.isfinite(v).all() for k, v in tensors.items() if v.is_floating_point())
+
+
+def test_crash_during_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch):
+    trainer = run("cyclegan", tmp_path, steps=2)
+    trainer.fit()
+    before = (tmp_path / CKPT).read_bytes()
+    import transynth.training.checkpoint as ck
+
+    def crash(tensors, path, metadata=None):
+        with open(path, "wb") as f:
+            f.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ck, "save_file", crash)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save()
+    assert (tmp_path / CKPT).read_bytes() == before
+    assert not [p for p in (tmp_path / "checkpoints").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_corrupt_checkpoint_is_reported_by_name(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 20)
+    with pytest.raises(CheckpointError, match="bad.safetensors"):
+        transynth.load(bad)
+
+
+def test_load_restores_the_trained_weights(tmp_path):
+    trainer = run("cyclegan", tmp_path, steps=2)
+    trainer.fit()
+    model = transynth.load(tmp_path)
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    trainer.model.eval()
+    with torch.no_grad():
+        assert torch.allclose(model.translate(x), trainer.model.G_AB(x))
+    assert model.trained_steps == 2
+
+
+@pytest.mark.parametrize("method", transynth.list_models())
+def test_training_reduces_the_objective(method):
+    """A learning test: the reconstruction terms fall within a few dozen steps."""
+    torch.manual_seed(0)
+    overrides = tiny_overrides(method, steps=40)
+    overrides["model"]["lr"] = 2e-3  # tiny networks: a larger step than the paper's to see it in 40
+    trainer = Trainer(resolve_config(method, overrides=overrides), "unused", task=task_for(method))
+    batch = trainer._to_device(next(iter(trainer._loader())))
+    watched = {"pix2pix": ["g/l1"], "cyclegan": ["g/cycle_A", "g/cycle_B"]}[method]
+    history = []
+    for _ in range(40):
+        record = {}
+        for phase in trainer.model.phases(trainer.step):
+            record.update(trainer._run_phase(phase, batch))
+        trainer.step += 1
+        history.append(sum(float(record[k]) for k in watched))
+    assert sum(history[-5:]) / 5 < 0.6 * sum(history[:5]) / 5, history
+
+
+@pytest.mark.parametrize("method", transynth.list_models())
+def test_bf16_autocast_tracks_fp32(method):
+    """The bf16 speed path computes the same losses as fp32 within bf16 precision."""
+    task = task_for(method)
+    fp32 = run(method, "a", task=task)
+    bf16 = run(method, "b", task=task, amp="bf16")
+    batch = fp32._to_device(next(iter(fp32._loader())))
+    torch.manual_seed(1)
+    with torch.no_grad(), fp32._autocast():
+        a = fp32.model.step("g", batch)
+    torch.manual_seed(1)
+    with torch.no_grad(), bf16._autocast():
+        b = bf16.model.step("g", batch)
+    for k in a:
+        assert b[k].dtype == torch.float32
+        assert torch.allclose(a[k], b[k], rtol=0.05, atol=0.02), (k, a[k], b[k])
+
+
+@pytest.mark.parametrize("method", transynth.list_models())
+def test_channels_last_matches_fp32_gradients(method):
+    """channels_last must give the same weight gradients as the default layout (batch > 1)."""
+    task = task_for(method)
+    grads = []
+    for cl in (False, True):
+        trainer = run(method, "x", task=task, channels_last=cl)
+        batch = trainer._to_device(next(iter(trainer._loader())))
+        torch.manual_seed(3)
+        trainer._set_trainable("g")
+        total = sum(trainer.model.step("g", batch).values())
+        total.backward()
+        grads.append({n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None})
+    for n in grads[0]:
+        assert torch.allclose(grads[0][n], grads[1][n], rtol=1e-3, atol=1e-5), n
