@@ -42,7 +42,11 @@ def _blobs(n: int, channels: int, size: int, seed: int) -> tuple[torch.Tensor, t
 def make_task(kind: str, size: int = 16, n: int = 24, channels=(1, 1)) -> TaskData:
     a, la = _blobs(n, channels[0], size, 0)
     if kind == "paired":
-        b = (-a if channels[1] == channels[0] else -a.mean(1, keepdim=True).expand(-1, channels[1], -1, -1)).clone()
+        b = (
+            -a
+            if channels[1] == channels[0]
+            else -a.mean(1, keepdim=True).expand(-1, channels[1], -1, -1)
+        ).clone()
         lb = la
     else:
         b, lb = _blobs(n + 4, channels[1], size, 1)
@@ -52,8 +56,12 @@ def make_task(kind: str, size: int = 16, n: int = 24, channels=(1, 1)) -> TaskDa
     domains = (DomainInfo("toyA", channels[0], 4), DomainInfo("toyB", channels[1], 4))
     paired = kind == "paired"
     return TaskData(
-        name=f"toy-{kind}", kind=kind, domains=domains, image_size=size,
-        train=TensorSplit(a, b, la, lb, paired), test=TensorSplit(ta, tb, tla, tla, paired),
+        name=f"toy-{kind}",
+        kind=kind,
+        domains=domains,
+        image_size=size,
+        train=TensorSplit(a, b, la, lb, paired),
+        test=TensorSplit(ta, tb, tla, tla, paired),
     )
 
 
@@ -76,8 +84,16 @@ TINY = {
 
 def tiny_overrides(method: str, **train) -> dict:
     base = {k: dict(v) for k, v in TINY[method].items()}
-    base["train"] = {"batch_size": 2, "progress": False, "tensorboard": False, "evaluate": False,
-                     "log_every": 1, "sample_every": 1000, "checkpoint_every": 1000, **train}
+    base["train"] = {
+        "batch_size": 2,
+        "progress": False,
+        "tensorboard": False,
+        "evaluate": False,
+        "log_every": 1,
+        "sample_every": 1000,
+        "checkpoint_every": 1000,
+        **train,
+    }
     base["data"] = {"image_size": 16}
     return base
 

@@ -37,15 +37,25 @@ def test_wrong_data_kind_is_explained(capsys, tmp_path):
     assert "paired" in capsys.readouterr().err
 
 
-TINY_ARGS = ["--model.ngf=4", "--model.ndf=4", "--model.n_blocks=1", "--model.d_layers=1",
-             "--train.batch_size=2", "--train.progress=false", "--train.evaluate=false",
-             "--data.image_size=16", "--train.tensorboard=false"]
+TINY_ARGS = [
+    "--model.ngf=4",
+    "--model.ndf=4",
+    "--model.n_blocks=1",
+    "--model.d_layers=1",
+    "--train.batch_size=2",
+    "--train.progress=false",
+    "--train.evaluate=false",
+    "--data.image_size=16",
+    "--train.tensorboard=false",
+]
 
 
 def test_train_then_translate(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "cyclegan", "--steps", "3", "--out", str(run), *TINY_ARGS]) == 0
-    assert (run / "model.safetensors").is_file() and (run / "checkpoints/last.safetensors").is_file()
+    assert (run / "model.safetensors").is_file() and (
+        run / "checkpoints/last.safetensors"
+    ).is_file()
     assert (run / "report.html").is_file() and list((run / "samples").glob("*.png"))
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -55,14 +65,30 @@ def test_train_then_translate(tmp_path, capsys):
     assert main(["translate", str(run), str(inputs), "--out", str(out), "--direction", "BtoA"]) == 0
     a = Image.open(out / "a_BtoA.png")
     assert a.size == (20, 28)
-    assert main(["translate", str(run), str(inputs / "a.png"), "--out", str(out),
-                 "--direction", "sideways"]) == 2
+    assert (
+        main(
+            [
+                "translate",
+                str(run),
+                str(inputs / "a.png"),
+                "--out",
+                str(out),
+                "--direction",
+                "sideways",
+            ]
+        )
+        == 2
+    )
     assert "accepted: AtoB, BtoA" in capsys.readouterr().err
     assert main(["translate", str(tmp_path / "missing"), str(inputs), "--out", str(out)]) == 2
 
 
 def test_console_script_entry_point_runs():
-    out = subprocess.run([sys.executable, "-m", "transynth.cli", "models"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "transynth.cli", "models"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "pix2pix" in out.stdout
     assert torch.__version__  # torch imported in the same environment

@@ -26,14 +26,26 @@ def test_every_preset_exists_and_validates(method, preset):
 def test_paper_defaults_are_the_papers():
     c = resolve_config("cyclegan", preset="paper")
     assert (c.model.lambda_cyc, c.model.lambda_identity, c.model.pool_size) == (10.0, 0.5, 50)
-    assert (c.model.gan_mode, c.model.n_blocks, c.model.d_layers, c.data.image_size) == ("lsgan", 9, 3, 256)
+    assert (c.model.gan_mode, c.model.n_blocks, c.model.d_layers, c.data.image_size) == (
+        "lsgan",
+        9,
+        3,
+        256,
+    )
     assert (c.model.lr, c.model.beta1, c.train.batch_size) == (2e-4, 0.5, 1)
     p = resolve_config("pix2pix", preset="paper")
-    assert (p.model.lambda_l1, p.model.num_downs, p.model.gan_mode, p.model.dropout) == (100.0, 8, "vanilla", 0.5)
+    assert (p.model.lambda_l1, p.model.num_downs, p.model.gan_mode, p.model.dropout) == (
+        100.0,
+        8,
+        "vanilla",
+        0.5,
+    )
 
 
 def test_overrides_are_typed():
-    cfg = resolve_config("cyclegan", overrides=["model.lambda_cyc=5", "train.steps=7", "train.amp=bf16"])
+    cfg = resolve_config(
+        "cyclegan", overrides=["model.lambda_cyc=5", "train.steps=7", "train.amp=bf16"]
+    )
     assert cfg.model.lambda_cyc == 5.0 and isinstance(cfg.model.lambda_cyc, float)
     assert cfg.train.steps == 7 and cfg.train.amp == "bf16"
 
@@ -41,7 +53,10 @@ def test_overrides_are_typed():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("model.lambda_cycle=5", "unknown key model.lambda_cycle; accepted keys of model: .*lambda_cyc"),
+        (
+            "model.lambda_cycle=5",
+            "unknown key model.lambda_cycle; accepted keys of model: .*lambda_cyc",
+        ),
         ("train.steps=ten", "train.steps='ten' has the wrong type; expected int"),
         ("train.amp=fp8", "train.amp='fp8' is not valid; expected none \\| bf16 \\| fp16"),
         ("model.gan_mode=wasserstein", "model.gan_mode"),
@@ -77,4 +92,7 @@ def test_configs_are_frozen():
 
 def test_parse_overrides_yaml_scalars():
     assert parse_overrides(["--model.x=1e-3", "data.layout=null", "train.progress=false"]) == {
-        "model": {"x": 1e-3}, "data": {"layout": None}, "train": {"progress": False}}
+        "model": {"x": 1e-3},
+        "data": {"layout": None},
+        "train": {"progress": False},
+    }

@@ -21,10 +21,18 @@ def test_two_processes_match_one_process_with_the_global_batch(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(
         [*cmd, "--standalone", "--nproc_per_node", "2", str(WORKER), str(tmp_path / "ddp"), "2"],
-        check=True, env=env, timeout=300, capture_output=True,
+        check=True,
+        env=env,
+        timeout=300,
+        capture_output=True,
     )
-    subprocess.run([sys.executable, str(WORKER), str(tmp_path / "single"), "4"], check=True,
-                   env=env, timeout=300, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(WORKER), str(tmp_path / "single"), "4"],
+        check=True,
+        env=env,
+        timeout=300,
+        capture_output=True,
+    )
     ddp, single = transynth.load(tmp_path / "ddp"), transynth.load(tmp_path / "single")
     assert ddp.trained_steps == single.trained_steps == 4
     for (name, a), (_, b) in zip(ddp.state_dict().items(), single.state_dict().items()):

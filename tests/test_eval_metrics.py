@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.linalg
 import torch
 from torch import nn
 
@@ -82,13 +83,12 @@ def test_hungarian_accuracy_of_permutation_is_one() -> None:
     assert hungarian_accuracy(pred, labels) == pytest.approx(1.0 - np.mean(labels == 3))
 
 
-def _fid_numpy_eig(x: np.ndarray, y: np.ndarray) -> float:
-    """Independent FID: trace of sqrt(S1 S2) via eigenvalues."""
+def _fid_numpy_sqrtm(x: np.ndarray, y: np.ndarray) -> float:
+    """Independent FID, the pytorch-fid way: scipy.linalg.sqrtm of S1 S2."""
     s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
-    eig = np.linalg.eigvals(s1 @ s2)
-    tr = np.sqrt(eig.astype(complex)).real.sum()
+    covmean = np.real(scipy.linalg.sqrtm(s1 @ s2))
     d = x.mean(0) - y.mean(0)
-    return float(d @ d + np.trace(s1) + np.trace(s2) - 2 * tr)
+    return float(d @ d + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
 
 
 def test_fid_zero_on_identical_and_grows_with_shift() -> None:
@@ -105,7 +105,7 @@ def test_fid_matches_independent_computations() -> None:
     x = rng.normal(size=(300, 6))
     y = rng.normal(size=(250, 6)) @ rng.normal(size=(6, 6)) * 0.5 + 0.3
     ours = fid_from_features(torch.as_tensor(x), torch.as_tensor(y))
-    assert ours == pytest.approx(_fid_numpy_eig(x, y), rel=1e-6)
+    assert ours == pytest.approx(_fid_numpy_sqrtm(x, y), rel=1e-6)
     # torchmetrics' FID with an identity "feature extractor"
     from torchmetrics.image.fid import FrechetInceptionDistance
 
@@ -119,6 +119,14 @@ def test_fid_matches_independent_computations() -> None:
     metric.update(torch.as_tensor(y, dtype=torch.float64), real=True)
     metric.update(torch.as_tensor(x, dtype=torch.float64), real=False)
     assert ours == pytest.approx(float(metric.compute()), rel=1e-4)
+
+
+def test_fid_with_singular_covariances() -> None:
+    """Fewer samples than dimensions: still ~0 for identical sets and D*s^2 for a mean shift."""
+    rng = np.random.default_rng(4)
+    f = rng.normal(size=(10, 32))
+    assert fid_from_features(f, f) == pytest.approx(0.0, abs=1e-6)
+    assert fid_from_features(f, f + 1.0) == pytest.approx(32.0, rel=1e-6)
 
 
 def _kid_numpy_loops(x: np.ndarray, y: np.ndarray) -> float:
@@ -157,3 +165,161 @@ def test_kid_near_zero_on_same_distribution_and_grows_with_shift() -> None:
     assert shifted > 0.1
     # subset sampling is seeded
     assert same == kid_from_features(x, y, subset_size=500, num_subsets=20)
+
+
+# --- evaluate_translation (transynth.eval.translation) with fake models, tasks and evaluators ---
+
+from types import SimpleNamespace  # noqa: E402
+
+import transynth.eval.translation as translation  # noqa: E402
+from transynth.data.types import DomainInfo, SplitDataset, TaskData  # noqa: E402
+from transynth.eval.classifier import DomainClassifier, to_channels  # noqa: E402
+
+
+def _bars(n: int, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class 0: a horizontal bar, class 1: a vertical bar, at random positions."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 2, (n,), generator=g)
+    pos = torch.randint(4, 12, (n,), generator=g)
+    x = torch.full((n, 1, 16, 16), -1.0)
+    for i in range(n):
+        p = int(pos[i])
+        if labels[i] == 0:
+            x[i, 0, p - 1 : p + 1, 2:-2] = 0.8
+        else:
+            x[i, 0, 2:-2, p - 1 : p + 1] = 0.8
+    return x, labels
+
+
+class OracleEvaluator(DomainClassifier):
+    """Classifies bars by orientation exactly; features are the row and column profiles."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(channels, 2, width=4)
+        self.image_size = 16
+        self.test_accuracy = 0.99
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        g = x.mean(dim=1)
+        return torch.cat([g.mean(dim=2), g.mean(dim=1)], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = x.mean(dim=1)
+        return torch.stack([g.mean(dim=2).var(dim=1), g.mean(dim=1).var(dim=1)], dim=1)
+
+
+class Split(SplitDataset):
+    def __init__(self, domains: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        self.domains = domains
+        self.index_sizes = tuple(len(x) for x, _ in domains)
+
+    def domain_tensors(self, domain: int | str) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.domains[int(domain)]
+
+
+class FakeModel:
+    def __init__(self, fn, bidirectional: bool = False, paired: bool = False) -> None:
+        self.fn = fn
+        self.calls: list[tuple[str, int]] = []
+        self.capabilities = SimpleNamespace(bidirectional=bidirectional, paired=paired)
+
+    def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        self.calls.append((direction, len(x)))
+        return self.fn(x, direction)
+
+
+@pytest.fixture
+def oracle(monkeypatch):
+    calls: list[tuple[str, int, int]] = []
+
+    def fake_get_evaluator(domain: str, image_size: int, channels: int, *, device="cpu"):
+        calls.append((domain, image_size, channels))
+        return OracleEvaluator(channels)
+
+    monkeypatch.setattr(translation, "get_evaluator", fake_get_evaluator)
+    return calls
+
+
+def _paired_task(b_name: str = "mnist") -> TaskData:
+    xb, y = _bars(40, 16, 0)
+    split = Split([(-xb, y), (xb, y)])  # A: inverted digits, B: the digits
+    domains = (DomainInfo("inverted", 1, 2), DomainInfo(b_name, 1, 2))
+    return TaskData("inv", "paired", domains, 16, split, split)
+
+
+def test_paired_perfect_and_identity_models(oracle) -> None:
+    task = _paired_task()
+    perfect = translation.evaluate_translation(FakeModel(lambda x, d: -x), task, batch_size=16)
+    assert perfect["l1"] == 0.0
+    assert perfect["psnr"] == pytest.approx(100.0)
+    assert perfect["ssim"] == pytest.approx(1.0, abs=1e-5)
+    assert perfect["fcn_accuracy"] == perfect["fcn_accuracy_real"] == 1.0
+    assert perfect["evaluator/mnist_test_accuracy"] == 0.99
+    assert perfect["num_images"] == 40.0
+    assert oracle == [("mnist", 16, 1)]
+    lazy = translation.evaluate_translation(FakeModel(lambda x, d: x), task, max_images=10)
+    assert lazy["num_images"] == 10.0
+    assert lazy["l1"] > 0.1 and lazy["psnr"] < perfect["psnr"] and lazy["ssim"] < 0.9
+    # transposed output: the orientation (the "class") flips
+    flipped = translation.evaluate_translation(FakeModel(lambda x, d: -x.transpose(2, 3)), task)
+    assert flipped["fcn_accuracy"] == 0.0
+    assert all(isinstance(v, float) for v in flipped.values())
+
+
+def test_paired_evaluator_domain_mapping(oracle) -> None:
+    task = _paired_task("mnist-edges")
+    model = FakeModel(lambda x, d: -x)
+    assert "fcn_accuracy" not in translation.evaluate_translation(model, task)
+    mapped = translation.evaluate_translation(
+        model, task, evaluator_domain={"mnist-edges": "mnist"}
+    )
+    assert mapped["fcn_accuracy"] == 1.0 and oracle == [("mnist", 16, 1)]
+
+
+def _unpaired_task() -> TaskData:
+    xa, ya = _bars(60, 16, 1)
+    xb, yb = _bars(50, 16, 2)
+    xb = to_channels(xb, 3) * torch.tensor([1.0, 0.5, 0.2]).view(1, 3, 1, 1)
+    split = Split([(xa, ya), (xb, yb)])
+    domains = (DomainInfo("mnist", 1, 2), DomainInfo("mnist-m", 3, 2))
+    return TaskData("m2mm", "unpaired", domains, 16, split, split)
+
+
+def _recolour(x: torch.Tensor, direction: str) -> torch.Tensor:
+    if direction == "AtoB":
+        return to_channels(x, 3) * torch.tensor([1.0, 0.5, 0.2]).view(1, 3, 1, 1)
+    return to_channels(x, 1)
+
+
+def test_unpaired_directions_and_baselines(oracle) -> None:
+    task = _unpaired_task()
+    one_way = FakeModel(_recolour)
+    res = translation.evaluate_translation(one_way, task, max_images=32, batch_size=10)
+    assert not any(k.startswith("BtoA/") for k in res)
+    assert {d for d, _ in one_way.calls} == {"AtoB"} and sum(n for _, n in one_way.calls) == 32
+    assert res["AtoB/translation_accuracy"] == res["AtoB/baseline_accuracy"] == 1.0
+    assert res["AtoB/num_images"] == 32.0
+    assert res["evaluator/mnist-m_test_accuracy"] == 0.99
+    for key in ("fid", "kid", "fid_baseline", "kid_baseline"):
+        assert np.isfinite(res[f"AtoB/{key}"])
+
+    both = FakeModel(_recolour, bidirectional=True)
+    res = translation.evaluate_translation(both, task)
+    assert res["BtoA/translation_accuracy"] == 1.0
+    assert sorted(oracle[-2:]) == [("mnist", 16, 1), ("mnist-m", 16, 3)]
+
+    # a generator that swaps classes and shifts the image statistics scores worse than doing nothing
+    def bad(x: torch.Tensor, d: str) -> torch.Tensor:
+        return (_recolour(x, d).transpose(2, 3) + 0.5).clamp(-1, 1)
+
+    worse = translation.evaluate_translation(FakeModel(bad), task)
+    assert worse["AtoB/translation_accuracy"] == 0.0
+    assert worse["AtoB/baseline_accuracy"] == 1.0
+    assert worse["AtoB/fid"] > worse["AtoB/fid_baseline"]
+
+
+def test_unpaired_without_evaluator_returns_nothing_for_that_direction(oracle) -> None:
+    task = _unpaired_task()
+    task.domains = (DomainInfo("horses", 1), DomainInfo("zebras", 3))
+    assert translation.evaluate_translation(FakeModel(_recolour, bidirectional=True), task) == {}
+    assert oracle == []

@@ -50,7 +50,9 @@ def test_gan_losses_against_closed_forms():
     r, f = discriminator_loss("lsgan", real, fake)
     assert torch.allclose(r, ((real - 1) ** 2).mean()) and torch.allclose(f, (fake**2).mean())
     r, f = discriminator_loss("hinge", real, fake)
-    assert torch.allclose(r, torch.tensor((0 + 2) / 2)) and torch.allclose(f, torch.tensor((1.5 + 0) / 2))
+    assert torch.allclose(r, torch.tensor((0 + 2) / 2)) and torch.allclose(
+        f, torch.tensor((1.5 + 0) / 2)
+    )
     r, f = discriminator_loss("wgan", real, fake)
     assert torch.allclose(r + f, fake.mean() - real.mean())
     with pytest.raises(ValueError, match="lsgan"):

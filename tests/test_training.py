@@ -24,8 +24,11 @@ def run(method, out, task=None, **train):
 
 
 def weights(trainer):
-    return {f"{n}.{k}": v.clone() for n, net in trainer.model.networks().items()
-            for k, v in net.state_dict().items()}
+    return {
+        f"{n}.{k}": v.clone()
+        for n, net in trainer.model.networks().items()
+        for k, v in net.state_dict().items()
+    }
 
 
 def test_schedule_is_constant_then_linear():
@@ -40,7 +43,9 @@ def test_sampler_covers_each_domain_once_per_epoch_and_splits_ranks():
     s = StepBatchSampler((5, 3), 5, seed=1)
     first = s.indices_for(0)
     assert sorted(i.indices[0] for i in first) == list(range(5))
-    ranks = [StepBatchSampler((10,), 2, seed=1, rank=r, world_size=2).indices_for(3) for r in (0, 1)]
+    ranks = [
+        StepBatchSampler((10,), 2, seed=1, rank=r, world_size=2).indices_for(3) for r in (0, 1)
+    ]
     single = StepBatchSampler((10,), 4, seed=1).indices_for(3)
     assert [i.indices for i in ranks[0] + ranks[1]] == [i.indices for i in single]
     resumed = StepBatchSampler((5, 3), 5, seed=1, start_step=4)
@@ -65,14 +70,21 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(method, tmp_path)
         sa = straight.optimizers[phase].state_dict()["state"]
         sb = resumed.optimizers[phase].state_dict()["state"]
         assert all(torch.equal(sa[i]["exp_avg"], sb[i]["exp_avg"]) for i in sa)
-    steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    steps = [
+        json.loads(line)["step"] for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()
+    ]
     assert steps == list(range(1, 7)), "the log holds each step once after a resume"
 
 
 def test_resume_with_a_different_config_is_refused(tmp_path):
     run("cyclegan", tmp_path, steps=2).fit()
-    cfg = resolve_config("cyclegan", overrides={**tiny_overrides("cyclegan", steps=4),
-                                                 "model": {"ngf": 8, "n_blocks": 1, "d_layers": 1}})
+    cfg = resolve_config(
+        "cyclegan",
+        overrides={
+            **tiny_overrides("cyclegan", steps=4),
+            "model": {"ngf": 8, "n_blocks": 1, "d_layers": 1},
+        },
+    )
     with pytest.raises(transynth.ConfigError, match="model.ngf"):
         Trainer(cfg, tmp_path, task=task_for("cyclegan"))
 
@@ -86,7 +98,9 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
         calls["n"] += 1
         losses = original(phase, batch)
         if calls["n"] > 6:  # after 3 steps of (g, d)
-            losses["l1" if phase == "g" else "real"] = losses.get("l1", losses.get("real")) * float("nan")
+            losses["l1" if phase == "g" else "real"] = losses.get("l1", losses.get("real")) * float(
+                "nan"
+            )
         return losses
 
     monkeypatch.setattr(trainer.model, "step", poisoned)
@@ -183,6 +197,8 @@ def test_channels_last_matches_fp32_gradients(method):
         trainer._set_trainable("g")
         total = sum(trainer.model.step("g", batch).values())
         total.backward()
-        grads.append({n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None})
+        grads.append(
+            {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+        )
     for n in grads[0]:
         assert torch.allclose(grads[0][n], grads[1][n], rtol=1e-3, atol=1e-5), n

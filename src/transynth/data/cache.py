@@ -13,24 +13,26 @@ import numpy as np
 _MEMO: dict[str, dict[str, np.ndarray]] = {}
 
 
+def _root() -> pathlib.Path:
+    env = os.environ.get("TRANSYNTH_CACHE")
+    return pathlib.Path(env).expanduser() if env else pathlib.Path.home() / ".cache" / "transynth"
+
+
 def cache_dir() -> pathlib.Path:
     """``$TRANSYNTH_CACHE`` or ``~/.cache/transynth``, created on demand."""
-    env = os.environ.get("TRANSYNTH_CACHE")
-    path = pathlib.Path(env).expanduser() if env else pathlib.Path.home() / ".cache" / "transynth"
+    path = _root()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def cache_path(name: str, version: int) -> pathlib.Path:
+def cache_path(name: str, version: int | str) -> pathlib.Path:
     """Where the prepared arrays of `name` at `version` live (the version is in the file name)."""
     return cache_dir() / f"{name}-v{version}.npz"
 
 
-def is_cached(name: str, version: int) -> bool:
+def is_cached(name: str, version: int | str) -> bool:
     """Whether `name` has been prepared into the current cache dir (creates nothing)."""
-    env = os.environ.get("TRANSYNTH_CACHE")
-    root = pathlib.Path(env).expanduser() if env else pathlib.Path.home() / ".cache" / "transynth"
-    return (root / f"{name}-v{version}.npz").is_file()
+    return (_root() / f"{name}-v{version}.npz").is_file()
 
 
 def _umask() -> int:
@@ -55,7 +57,7 @@ def save_npz_atomic(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def cached_arrays(
-    name: str, version: int, build: Callable[[], dict[str, np.ndarray]]
+    name: str, version: int | str, build: Callable[[], dict[str, np.ndarray]]
 ) -> dict[str, np.ndarray]:
     """The arrays of `name`: from memory, else from the cache file, else built and cached.
 

@@ -20,7 +20,7 @@ class DomainSpec:
     """One embedded domain: how to prepare it and what it holds."""
 
     name: str
-    version: int
+    version: int | str  # in the cache file name; derived data include their source version
     channels: int
     native_size: int
     description: str
@@ -55,7 +55,7 @@ DOMAINS: dict[str, DomainSpec] = {
     ),
     "mnist-m": DomainSpec(
         "mnist-m",
-        mnist_m.VERSION,
+        f"{mnist.VERSION}.{mnist_m.VERSION}",
         3,
         28,
         "MNIST-M: MNIST digits blended |photo crop - digit|, 28x28 RGB, same split as mnist",

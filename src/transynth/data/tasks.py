@@ -18,7 +18,7 @@ from .domains import (
     domain_uint8,
     nhwc_to_tensor,
 )
-from .embedded import paired_tasks
+from .embedded import mnist, paired_tasks
 from .imageio import resize_uint8
 from .types import DomainInfo, TaskData
 
@@ -27,7 +27,7 @@ from .types import DomainInfo, TaskData
 class PairedSpec:
     """A paired task prepared into its own cache file."""
 
-    version: int
+    version: int | str  # in the cache file name; derived data include their source version
     names: tuple[str, str]
     channels: tuple[int, int]
     build: Callable[[], dict[str, np.ndarray]]
@@ -43,7 +43,7 @@ UNPAIRED: dict[str, tuple[str, str]] = {
 
 PAIRED: dict[str, PairedSpec] = {
     "edges2mnist": PairedSpec(
-        paired_tasks.EDGES_VERSION,
+        f"{mnist.VERSION}.{paired_tasks.EDGES_VERSION}",
         ("edges", "mnist"),
         (1, 1),
         lambda: paired_tasks.build_edges2mnist(domain_arrays("mnist")),

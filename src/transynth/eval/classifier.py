@@ -233,7 +233,9 @@ def _train(
     return steps
 
 
-def evaluator_paths(domain: str, image_size: int, channels: int) -> tuple[pathlib.Path, pathlib.Path]:
+def evaluator_paths(
+    domain: str, image_size: int, channels: int
+) -> tuple[pathlib.Path, pathlib.Path]:
     """(weights .safetensors, info .json) of an evaluator in ``cache_dir()/evaluators``."""
     stem = f"{domain}-{image_size}px-{channels}c-v{EVALUATOR_VERSION}"
     root = cache_dir() / "evaluators"

@@ -149,11 +149,13 @@ def _as_float64(f: torch.Tensor | np.ndarray) -> np.ndarray:
 def fid_from_features(f1: torch.Tensor | np.ndarray, f2: torch.Tensor | np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (the FID formula).
 
-    ``||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^{1/2})`` with unbiased covariances (N-1), computed
-    in float64 with ``scipy.linalg.sqrtm`` (as pytorch-fid: if the product is singular, 1e-6 is
-    added to both diagonals; tiny imaginary parts are dropped). Clamped at 0. Needs >= 2 samples
-    per set; with fewer samples than feature dimensions the covariances are rank-deficient and the
-    value is biased upwards, so compare FIDs computed on equal sample sizes.
+    ``||mu1 - mu2||^2 + Tr(S1) + Tr(S2) - 2 Tr((S1 S2)^{1/2})`` with unbiased covariances (N-1),
+    in float64. The trace of the matrix square root is computed in the symmetric form
+    ``Tr((S1^{1/2} S2 S1^{1/2})^{1/2})`` (same eigenvalues as S1 S2) from ``scipy.linalg.eigh``
+    with eigenvalues clamped at 0, which stays exact when the covariances are singular (fewer
+    samples than dimensions), where ``scipy.linalg.sqrtm(S1 @ S2)`` becomes inaccurate. Clamped at
+    0. Needs >= 2 samples per set; small sample sizes bias FID upwards, so compare FIDs computed
+    on equal sample sizes.
     """
     x, y = _as_float64(f1), _as_float64(f2)
     if x.shape[1] != y.shape[1]:
@@ -161,15 +163,15 @@ def fid_from_features(f1: torch.Tensor | np.ndarray, f2: torch.Tensor | np.ndarr
     if len(x) < 2 or len(y) < 2:
         raise ValueError("FID needs at least 2 samples in each set")
     mu1, mu2 = x.mean(axis=0), y.mean(axis=0)
-    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
-    s1, s2 = np.atleast_2d(s1), np.atleast_2d(s2)
-    covmean = scipy.linalg.sqrtm(s1 @ s2)
-    if not np.isfinite(covmean).all():
-        offset = np.eye(s1.shape[0]) * 1e-6
-        covmean = scipy.linalg.sqrtm((s1 + offset) @ (s2 + offset))
-    covmean = np.real(covmean)
+    s1 = np.atleast_2d(np.cov(x, rowvar=False))
+    s2 = np.atleast_2d(np.cov(y, rowvar=False))
+    w, v = scipy.linalg.eigh(s1)
+    root1 = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    inner = root1 @ s2 @ root1
+    eig = scipy.linalg.eigvalsh((inner + inner.T) / 2.0)
+    tr_covmean = np.sqrt(np.clip(eig, 0.0, None)).sum()
     diff = mu1 - mu2
-    value = diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(covmean)
+    value = diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_covmean
     return float(max(value, 0.0))
 
 

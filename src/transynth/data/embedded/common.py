@@ -8,10 +8,11 @@ import numpy as np
 def stratified_split(
     labels: np.ndarray, test_fraction: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded per-class split: sorted (train_indices, test_indices).
+    """Seeded per-class split: (train_indices, test_indices), each in a seeded shuffled order.
 
     Each class puts round(count * test_fraction) items in test (at least one when it has two or
-    more), so every class appears in both splits.
+    more), so every class appears in both splits. The order is shuffled (not grouped by class) so
+    that the first items of a split, e.g. for sample grids, show a mix of classes.
     """
     rng = np.random.default_rng(seed)
     train, test = [], []
@@ -25,7 +26,8 @@ def stratified_split(
             n_test = 0
         test.append(idx[:n_test])
         train.append(idx[n_test:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+    train_idx, test_idx = np.concatenate(train), np.concatenate(test)
+    return train_idx[rng.permutation(len(train_idx))], test_idx[rng.permutation(len(test_idx))]
 
 
 def split_arrays(

@@ -9,7 +9,7 @@ import numpy as np
 
 from .common import split_arrays
 
-VERSION = 1
+VERSION = 2
 SPLIT_SEED = 20170101
 TEST_FRACTION = 0.2  # 4,000 train / 1,000 test, 100 test digits per class
 

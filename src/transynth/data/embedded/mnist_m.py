@@ -10,7 +10,7 @@ import numpy as np
 
 from .photos import load_photos, random_crop
 
-VERSION = 1
+VERSION = 2
 SEED = 20170104
 SIZE = 28
 

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from . import printed_digits
 from .common import split_arrays
 
-EDGES_VERSION = 1
-SANS_VERSION = 1
+EDGES_VERSION = 2
+SANS_VERSION = 2
 SANS_SEED = 20170105
 SANS_NUM = 5000
 SANS_TEST_FRACTION = 0.2  # 4,000 / 1,000

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .common import split_arrays
 from .photos import random_crop
 
-VERSION = 1
+VERSION = 2
 SEED = 20170103
 NUM_IMAGES = 6000
 TEST_FRACTION = 1 / 6  # 5,000 train / 1,000 test

@@ -7,7 +7,7 @@ from PIL import Image
 
 from .common import split_arrays
 
-VERSION = 1
+VERSION = 2
 SPLIT_SEED = 20170102
 TEST_FRACTION = 0.2
 SIZE = 28

@@ -1,0 +1,214 @@
+"""Evaluation of image-to-image translation models on a task's test split.
+
+Paired tasks (pix2pix-style): every test A image is translated and compared with its ground-truth
+B image by L1, PSNR and SSIM (:mod:`transynth.eval.metrics`); when B is an embedded digit domain,
+the FCN-score analogue ``fcn_accuracy`` is reported: the B-domain evaluator classifies the
+translated images and is scored against the pair's label, next to ``fcn_accuracy_real``, the same
+evaluator on the real B images (the upper bound).
+
+Unpaired tasks (CycleGAN-style), for AtoB and, for bidirectional models, BtoA:
+``{dir}/translation_accuracy`` (target-domain evaluator on translated images vs. the source
+labels), ``{dir}/baseline_accuracy`` (the same on untranslated source images converted to the
+target channels and size: what "doing nothing" scores), ``{dir}/fid`` and ``{dir}/kid`` between
+translated and real target test images in the evaluator's penultimate feature space, and
+``{dir}/fid_baseline`` / ``{dir}/kid_baseline`` for the untranslated source images.
+
+Evaluator accuracies on their real test split are recorded as ``evaluator/{domain}_test_accuracy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from transynth.eval.classifier import EMBEDDED_DOMAINS, DomainClassifier, get_evaluator
+from transynth.eval.metrics import (
+    classification_accuracy,
+    fid_from_features,
+    kid_from_features,
+    l1,
+    psnr,
+    ssim,
+)
+
+__all__ = ["evaluate_translation", "evaluator_domain_for"]
+
+
+def evaluator_domain_for(
+    name: str, evaluator_domain: Mapping[str, str | None] | None
+) -> str | None:
+    """The embedded domain whose evaluator judges task domain `name`, or None.
+
+    An explicit ``evaluator_domain`` entry wins (None disables the evaluator); otherwise a domain
+    named like one of the embedded digit domains uses that domain's evaluator.
+    """
+    if evaluator_domain is not None and name in evaluator_domain:
+        return evaluator_domain[name]
+    return name if name in EMBEDDED_DOMAINS else None
+
+
+def _model_device(model: Any) -> torch.device:
+    if isinstance(model, nn.Module):
+        for p in model.parameters():
+            return p.device
+    return torch.device("cpu")
+
+
+def _translate(
+    model: Any, x: torch.Tensor, direction: str, batch_size: int, device: torch.device
+) -> torch.Tensor:
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            y = model.translate(x[i : i + batch_size].to(device), direction=direction)
+            out.append(y.detach().float().cpu().clamp(-1.0, 1.0))
+    if not out:
+        raise ValueError("no test images to translate")
+    return torch.cat(out)
+
+
+def _batched_mean(fn: Any, a: torch.Tensor, b: torch.Tensor, batch_size: int) -> float:
+    """Image-weighted mean of a per-image-averaged metric over batches (exact for L1/PSNR/SSIM)."""
+    total = 0.0
+    for i in range(0, len(a), batch_size):
+        n = len(a[i : i + batch_size])
+        total += fn(a[i : i + batch_size], b[i : i + batch_size]) * n
+    return total / len(a)
+
+
+def _limit(x: torch.Tensor, y: torch.Tensor, max_images: int | None) -> tuple[torch.Tensor, ...]:
+    if max_images is not None:
+        x, y = x[:max_images], y[:max_images]
+    return x, y.long()
+
+
+def _labels_usable(labels: torch.Tensor, evaluator: DomainClassifier) -> bool:
+    valid = labels[labels >= 0]
+    return len(valid) > 0 and int(valid.max()) < evaluator.num_classes
+
+
+def evaluate_translation(
+    model: Any,
+    task: Any,
+    *,
+    max_images: int | None = None,
+    batch_size: int = 256,
+    evaluator_domain: Mapping[str, str | None] | None = None,
+) -> dict[str, float]:
+    """Scores of `model` (``translate(x, direction)``) on the test split of `task` (``TaskData``).
+
+    ``max_images`` keeps the first N test images of each domain (pairs stay aligned).
+    ``evaluator_domain`` maps task domain names to the embedded domain whose evaluator judges
+    them (for domains derived from a digit domain, e.g. ``{"mnist-edges": "mnist"}``).
+    Returns a flat ``{name: float}``; see the module docstring for the names and protocols.
+    """
+    if max_images is not None and max_images < 1:
+        raise ValueError(f"max_images must be positive, got {max_images}")
+    device = _model_device(model)
+    results: dict[str, float] = {}
+    evaluators: dict[str, DomainClassifier] = {}
+
+    def evaluator(name: str, channels: int) -> DomainClassifier:
+        if (name, channels) not in evaluators:
+            ev = get_evaluator(name, task.image_size, channels, device=device)
+            evaluators[(name, channels)] = ev
+            results[f"evaluator/{name}_test_accuracy"] = float(ev.test_accuracy)
+        return evaluators[(name, channels)]
+
+    if task.kind == "paired":
+        _evaluate_paired(model, task, results, evaluator, max_images, batch_size, evaluator_domain)
+    elif task.kind == "unpaired":
+        caps = getattr(model, "capabilities", None)
+        directions = [("AtoB", 0, 1)]
+        if bool(getattr(caps, "bidirectional", False)):
+            directions.append(("BtoA", 1, 0))
+        for direction, src, tgt in directions:
+            _evaluate_unpaired_direction(
+                model,
+                task,
+                direction,
+                src,
+                tgt,
+                results,
+                evaluator,
+                max_images,
+                batch_size,
+                evaluator_domain,
+            )
+    else:
+        raise ValueError(f"evaluate_translation needs a paired or unpaired task, got {task.kind!r}")
+    return results
+
+
+def _evaluate_paired(
+    model: Any,
+    task: Any,
+    results: dict[str, float],
+    evaluator: Any,
+    max_images: int | None,
+    batch_size: int,
+    evaluator_domain: Mapping[str, str | None] | None,
+) -> None:
+    xa, ya = _limit(*task.test.domain_tensors(0), max_images)
+    xb, yb = _limit(*task.test.domain_tensors(1), max_images)
+    if len(xa) != len(xb):
+        raise ValueError(f"paired test split has {len(xa)} A but {len(xb)} B images")
+    fake = _translate(model, xa, "AtoB", batch_size, _model_device(model))
+    if fake.shape != xb.shape:
+        raise ValueError(
+            f"translated images have shape {tuple(fake.shape[1:])}, "
+            f"ground truth {tuple(xb.shape[1:])}"
+        )
+    results["num_images"] = float(len(xa))
+    results["l1"] = _batched_mean(l1, fake, xb, batch_size)
+    results["psnr"] = _batched_mean(psnr, fake, xb, batch_size)
+    results["ssim"] = _batched_mean(ssim, fake, xb, batch_size)
+    dom_b = task.domains[1]
+    name = evaluator_domain_for(dom_b.name, evaluator_domain)
+    labels = yb if bool((yb >= 0).any()) else ya
+    if name is None or not bool((labels >= 0).any()):
+        return
+    ev = evaluator(name, dom_b.channels)
+    if not _labels_usable(labels, ev):
+        return
+    results["fcn_accuracy"] = classification_accuracy(ev.logits(fake, batch_size), labels)
+    results["fcn_accuracy_real"] = classification_accuracy(ev.logits(xb, batch_size), labels)
+
+
+def _evaluate_unpaired_direction(
+    model: Any,
+    task: Any,
+    direction: str,
+    src: int,
+    tgt: int,
+    results: dict[str, float],
+    evaluator: Any,
+    max_images: int | None,
+    batch_size: int,
+    evaluator_domain: Mapping[str, str | None] | None,
+) -> None:
+    tgt_info = task.domains[tgt]
+    name = evaluator_domain_for(tgt_info.name, evaluator_domain)
+    if name is None:
+        return  # no evaluator for the target domain: nothing this module can judge
+    xs, ys = _limit(*task.test.domain_tensors(src), max_images)
+    xt, _ = _limit(*task.test.domain_tensors(tgt), max_images)
+    fake = _translate(model, xs, direction, batch_size, _model_device(model))
+    ev = evaluator(name, tgt_info.channels)
+    results[f"{direction}/num_images"] = float(len(xs))
+    if _labels_usable(ys, ev):
+        results[f"{direction}/translation_accuracy"] = classification_accuracy(
+            ev.logits(fake, batch_size), ys
+        )
+        results[f"{direction}/baseline_accuracy"] = classification_accuracy(
+            ev.logits(xs, batch_size), ys
+        )
+    f_fake, f_real, f_base = (ev.embed(x, batch_size) for x in (fake, xt, xs))
+    if min(len(f_fake), len(f_real)) >= 2:
+        results[f"{direction}/fid"] = fid_from_features(f_fake, f_real)
+        results[f"{direction}/kid"] = kid_from_features(f_fake, f_real)
+        results[f"{direction}/fid_baseline"] = fid_from_features(f_base, f_real)
+        results[f"{direction}/kid_baseline"] = kid_from_features(f_base, f_real)
