@@ -35,5 +35,9 @@ def test_two_processes_match_one_process_with_the_global_batch(tmp_path):
     )
     ddp, single = transynth.load(tmp_path / "ddp"), transynth.load(tmp_path / "single")
     assert ddp.trained_steps == single.trained_steps == 4
-    for (name, a), (_, b) in zip(ddp.state_dict().items(), single.state_dict().items()):
-        assert torch.allclose(a, b, atol=1e-5), f"{name} differs between 2x2 and 1x4 training"
+    # Compare what the networks compute, not raw weights: a bias right before instance norm has
+    # no effect and ~0 true gradient, so Adam turns float noise in it into visible differences.
+    x = torch.rand(4, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    for name in ddp.network_names:
+        a, b = getattr(ddp, name)(x), getattr(single, name)(x)
+        assert torch.allclose(a, b, atol=1e-4), f"{name} differs between 2x2 and 1x4 training"

@@ -53,11 +53,22 @@ def test_sampler_covers_each_domain_once_per_epoch_and_splits_ranks():
 
 
 @pytest.mark.parametrize("method", transynth.list_models())
-def test_resume_gives_the_same_weights_as_an_uninterrupted_run(method, tmp_path):
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(method, tmp_path, monkeypatch):
     straight = run(method, tmp_path / "a", steps=6)
     straight.fit()
-    first = run(method, tmp_path / "b", steps=3)
-    first.fit()
+    # The same run, killed during step 5 with its last checkpoint at step 3.
+    first = run(method, tmp_path / "b", steps=6, checkpoint_every=3)
+    original, calls = first.model.step, {"n": 0}
+
+    def killed(phase, batch):
+        calls["n"] += 1
+        if calls["n"] > 4 * len(first.model.phases(0)):
+            raise KeyboardInterrupt
+        return original(phase, batch)
+
+    monkeypatch.setattr(first.model, "step", killed)
+    with pytest.raises(KeyboardInterrupt):
+        first.fit()
     resumed = run(method, tmp_path / "b", steps=6)
     assert resumed.step == 3
     resumed.fit()
@@ -185,20 +196,30 @@ def test_bf16_autocast_tracks_fp32(method):
         assert torch.allclose(a[k], b[k], rtol=0.05, atol=0.02), (k, a[k], b[k])
 
 
+@pytest.mark.parametrize("batch_size", [1, 2])
 @pytest.mark.parametrize("method", transynth.list_models())
-def test_channels_last_matches_fp32_gradients(method):
-    """channels_last must give the same weight gradients as the default layout (batch > 1)."""
+def test_channels_last_matches_fp32_gradients(method, batch_size):
+    """channels_last must give the same gradients as the default layout, batch 1 included (an
+    eager channels_last InstanceNorm bug on some torch builds corrupts input gradients there)."""
     task = task_for(method)
     grads = []
     for cl in (False, True):
-        trainer = run(method, "x", task=task, channels_last=cl)
+        if cl and batch_size == 1 and method == "cyclegan":  # instance norm: refused, not wrong
+            with pytest.raises(transynth.ConfigError, match="wrong gradients"):
+                run(method, "x", task=task, channels_last=cl, batch_size=batch_size)
+            return
+        overrides = tiny_overrides(method, channels_last=cl, batch_size=batch_size)
+        overrides["model"]["dropout"] = 0.0  # dropout masks are drawn in memory order: differ
+        trainer = Trainer(resolve_config(method, overrides=overrides), "x", task=task)
         batch = trainer._to_device(next(iter(trainer._loader())))
         torch.manual_seed(3)
         trainer._set_trainable("g")
         total = sum(trainer.model.step("g", batch).values())
         total.backward()
-        grads.append(
-            {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
-        )
-    for n in grads[0]:
-        assert torch.allclose(grads[0][n], grads[1][n], rtol=1e-3, atol=1e-5), n
+        grads.append({n: p.grad.clone() for n, p in trainer.model.named_parameters()
+                      if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    scale = torch.cat([g.flatten() for g in grads[0].values()]).norm()
+    for n in grads[0]:  # biases before a norm have ~0 true gradient: an absolute floor too
+        a, b = grads[0][n], grads[1][n]
+        assert (a - b).norm() <= 1e-3 * a.norm() + 1e-5 * scale, n

@@ -68,6 +68,17 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _check_channels_last(model: torch.nn.Module, device: torch.device, batch_size: int) -> None:
+    # Eager channels_last InstanceNorm on CPU returns wrong gradients at batch 1 (caught by
+    # tests/test_training.py::test_channels_last_matches_fp32_gradients); refuse that combination.
+    has_instance_norm = any(isinstance(m, torch.nn.InstanceNorm2d) for m in model.modules())
+    if device.type == "cpu" and batch_size == 1 and has_instance_norm:
+        raise ConfigError(
+            "train.channels_last=true with train.batch_size=1 and instance norm gives wrong "
+            "gradients on CPU; use train.batch_size >= 2 or train.channels_last=false"
+        )
+
+
 class Trainer:
     """Trains one method on one task into a run folder, resuming it if it holds a checkpoint."""
 
@@ -93,6 +104,7 @@ class Trainer:
         self.model: Method = method_cls(config.model, self.task.domains, self.task.image_size)
         self.model.to(self.device)
         if tc.channels_last:
+            _check_channels_last(self.model, self.device, tc.batch_size)
             self.model.to(memory_format=torch.channels_last)
         if self.dist.enabled:
             D.broadcast_module(self.model)
@@ -142,6 +154,9 @@ class Trainer:
             self.task.train, batch_sampler=sampler, num_workers=self.config.data.num_workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=self.config.data.num_workers > 0,
+            # Its own generator: a DataLoader iterator otherwise draws its worker seed from the
+            # global RNG, shifting the dropout/pool stream of a resumed run by one draw.
+            generator=torch.Generator().manual_seed(tc.seed),
         )
 
     def _fixed_batch(self, n: int = 8) -> dict[str, torch.Tensor]:
@@ -182,7 +197,7 @@ class Trainer:
             losses = self.model.step(phase, batch)
         total = torch.stack([v.float() for v in losses.values()]).sum()
         if not D.all_finite(total.detach(), self.dist):
-            values = {k: float(v) for k, v in losses.items()}
+            values = {k: float(v.detach()) for k, v in losses.items()}
             raise TrainingDiverged(
                 f"non-finite loss at step {self.step}, phase {phase!r}: {values}. The last good "
                 f"checkpoint in {self.run_dir / CHECKPOINT} is kept; lower the learning rate or "
