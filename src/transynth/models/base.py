@@ -7,8 +7,8 @@ A method is an ``nn.Module`` that owns its networks and computes NAMED loss term
 1. freezes every network outside that phase's optimizer group (``requires_grad`` off, so the
    backward pass skips their weight gradients),
 2. calls ``step(phase, batch)`` under autocast and sums the returned terms,
-3. runs backward (with a gradient scaler for fp16), averages gradients across processes, and
-   steps that phase's optimizer.
+3. runs backward (with a gradient scaler for fp16), averages gradients across processes, steps
+   that phase's optimizer, and calls ``after_optimizer_step(phase)``.
 
 Each returned term is already multiplied by its weight: the dict is both the objective and the log.
 """
@@ -60,12 +60,18 @@ class Method(nn.Module):
     capabilities: ClassVar[Capabilities]
     default_task: ClassVar[str]  # embedded task trained when --data is not given
     network_names: ClassVar[tuple[str, ...]]
+    #: Logged loss terms ("phase/name") that must fall when the method trains on an easy task:
+    #: the learning test of every method watches these (usually its reconstruction terms).
+    monitored_losses: ClassVar[tuple[str, ...]]
 
     def __init__(self, config: Any, domains: Sequence[DomainInfo], image_size: int) -> None:
         super().__init__()
         self.config = config
         self.domains = tuple(domains)
         self.image_size = image_size
+        #: The training step being run; set by the trainer before each step so that schedules
+        #: inside a method (loss-weight ramps) are pure functions of it.
+        self.global_step = 0
 
     # ---- the training protocol -------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimizerSpec]:
@@ -79,6 +85,10 @@ class Method(nn.Module):
     def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Weighted loss terms of one phase on one batch."""
         raise NotImplementedError
+
+    def after_optimizer_step(self, phase: str) -> None:
+        """Called by the trainer right after the optimizer step of `phase` (e.g. WGAN weight
+        clipping)."""
 
     def extra_state(self) -> dict[str, torch.Tensor]:
         """Training state outside the networks and optimizers (e.g. image pools)."""

@@ -83,6 +83,7 @@ class CycleGAN(Method):
     )
     default_task = "mnist2uci"
     network_names = ("G_AB", "G_BA", "D_A", "D_B")
+    monitored_losses = ("g/cycle_A", "g/cycle_B")
 
     def __init__(self, config: CycleGANConfig, domains, image_size: int) -> None:
         super().__init__(config, domains, image_size)

@@ -77,6 +77,7 @@ class Pix2Pix(Method):
     )
     default_task = "edges2mnist"
     network_names = ("G", "D")
+    monitored_losses = ("g/l1",)
 
     def __init__(self, config: Pix2PixConfig, domains, image_size: int) -> None:
         super().__init__(config, domains, image_size)

@@ -218,6 +218,7 @@ class Trainer:
             if self.dist.enabled:
                 D.average_gradients(params, self.dist.world_size)
             opt.step()
+        self.model.after_optimizer_step(phase)
         return {f"{phase}/{k}": v.detach() for k, v in losses.items()}
 
     def _set_lr(self) -> dict[str, float]:
@@ -267,6 +268,7 @@ class Trainer:
             batches = iter(loader)
             while self.step < tc.steps:
                 lrs = self._set_lr()
+                self.model.global_step = self.step
                 batch = self._to_device(next(batches))
                 record: dict[str, torch.Tensor] = {}
                 for phase in self.model.phases(self.step):
