@@ -25,11 +25,15 @@ ENTRIES: dict[str, dict] = {
     # pix2pix on the paired edges -> digit task, cGAN + L1 as published, and the L1-only ablation
     "pix2pix-edges2mnist": {"method": "pix2pix", "data": "edges2mnist", "overrides": []},
     "pix2pix-edges2mnist-l1only": {
-        "method": "pix2pix", "data": "edges2mnist", "overrides": ["model.lambda_gan=0"],
+        "method": "pix2pix",
+        "data": "edges2mnist",
+        "overrides": ["model.lambda_gan=0"],
     },
     "pix2pix-sans2serif": {"method": "pix2pix", "data": "sans2serif", "overrides": []},
     "pix2pix-sans2serif-l1only": {
-        "method": "pix2pix", "data": "sans2serif", "overrides": ["model.lambda_gan=0"],
+        "method": "pix2pix",
+        "data": "sans2serif",
+        "overrides": ["model.lambda_gan=0"],
     },
     # CycleGAN on unpaired MNIST <-> UCI digits, both directions are evaluated
     "cyclegan-mnist2uci": {"method": "cyclegan", "data": "mnist2uci", "overrides": []},
@@ -38,8 +42,12 @@ __doc__ += "".join(f"    {k}\n" for k in ENTRIES)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("entries", nargs="*", default=list(ENTRIES), help="entries to run (default: all)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "entries", nargs="*", default=list(ENTRIES), help="entries to run (default: all)"
+    )
     parser.add_argument("--out", default="bench_runs", help="folder for the runs")
     parser.add_argument("--results", default="docs/results/core.json")
     parser.add_argument("--steps", type=int, help="override every entry's step count")
@@ -54,16 +62,21 @@ def main() -> None:
         overrides = [*entry["overrides"], "train.progress=false"]
         run_dir = Path(args.out) / name
         start = time.time()
-        transynth.train(entry["method"], entry["data"], steps=args.steps, out=run_dir,
-                        overrides=overrides)
+        transynth.train(
+            entry["method"], entry["data"], steps=args.steps, out=run_dir, overrides=overrides
+        )
         wall = time.time() - start
         metrics = json.loads((run_dir / "metrics.json").read_text())
         cfg = transynth.load(run_dir).run_config
         last_log = json.loads((run_dir / "log.jsonl").read_text().splitlines()[-1])
         results[name] = {
-            "method": entry["method"], "task": entry["data"], "overrides": entry["overrides"],
-            "steps": cfg.train.steps, "batch_size": cfg.train.batch_size,
-            "image_size": cfg.data.image_size, "amp": cfg.train.amp,
+            "method": entry["method"],
+            "task": entry["data"],
+            "overrides": entry["overrides"],
+            "steps": cfg.train.steps,
+            "batch_size": cfg.train.batch_size,
+            "image_size": cfg.data.image_size,
+            "amp": cfg.train.amp,
             "train_time_s": round(last_log["time"], 1),
             "wall_time_s": round(wall, 1),  # with data preparation, evaluation and the report
             "metrics": metrics["metrics"],

@@ -83,7 +83,11 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(method, tmp_path,
         assert sa.keys() == sb.keys()
         for i in sa:
             for key, value in sa[i].items():
-                assert torch.equal(torch.as_tensor(value), torch.as_tensor(sb[i][key])), (phase, i, key)
+                assert torch.equal(torch.as_tensor(value), torch.as_tensor(sb[i][key])), (
+                    phase,
+                    i,
+                    key,
+                )
     steps = [
         json.loads(line)["step"] for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()
     ]
@@ -219,8 +223,9 @@ def test_channels_last_matches_fp32_gradients(method, batch_size):
         trainer._set_trainable("g")
         total = sum(trainer.model.step("g", batch).values())
         total.backward()
-        grads.append({n: p.grad.clone() for n, p in trainer.model.named_parameters()
-                      if p.grad is not None})
+        grads.append(
+            {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+        )
     assert grads[0].keys() == grads[1].keys()
     scale = torch.cat([g.flatten() for g in grads[0].values()]).norm()
     for n in grads[0]:  # biases before a norm have ~0 true gradient: an absolute floor too

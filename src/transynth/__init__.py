@@ -1,7 +1,8 @@
 """transynth: transfer learning for visual synthesis.
 
 Cross-domain image translation (Pix2pix, CycleGAN, ...) and representation disentanglement in
-one library: ``transynth.train``, ``transynth.load(run).translate(images)``, ``transynth.models_table()``.
+one library: ``transynth.train``, ``transynth.load(run).translate(images)``,
+``transynth.models_table()``.
 """
 
 from transynth.api import create_model, list_models, load, models_table, train

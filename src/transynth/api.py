@@ -78,7 +78,9 @@ def train(
     cfg = resolve_config(method, preset=preset, config_file=config_file, overrides=overrides)
     if out is None:
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            raise ConfigError("under torchrun, pass --out so that every process writes one run folder")
+            raise ConfigError(
+                "under torchrun, pass --out so that every process writes one run folder"
+            )
         out = default_run_dir(cfg)
     return Trainer(cfg, out).fit()
 
@@ -103,7 +105,9 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Method:
     ckpt = _checkpoint_path(Path(path))
     tensors, meta = read_checkpoint(ckpt)
     cfg = config_from_dict(json.loads(meta["config"]))
-    model = get_model_class(cfg.method)(cfg.model, checkpoint_domains(meta), int(meta["image_size"]))
+    model = get_model_class(cfg.method)(
+        cfg.model, checkpoint_domains(meta), int(meta["image_size"])
+    )
     load_weights(model, tensors, ckpt)
     model.run_config = cfg
     model.trained_steps = int(meta["step"])

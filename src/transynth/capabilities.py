@@ -61,7 +61,7 @@ def comparison_table(rows: dict[str, Capabilities]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
 
     def fmt(row: tuple[str, ...]) -> str:
-        return "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
+        return "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
     notes = [

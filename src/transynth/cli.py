@@ -15,8 +15,11 @@ def _split_overrides(extra: list[str]) -> list[str]:
     while i < len(extra):
         arg = extra[i]
         head = arg.lstrip("-").split("=", 1)[0]
-        if not arg.startswith("--") or head.split(".", 1)[0] not in ("model", "data", "train") \
-                or "." not in head:
+        if (
+            not arg.startswith("--")
+            or head.split(".", 1)[0] not in ("model", "data", "train")
+            or "." not in head
+        ):
             raise SystemExit(
                 f"transynth: error: unrecognised argument {arg!r}; config overrides look like "
                 "--model.KEY=VALUE, --data.KEY=VALUE or --train.KEY=VALUE"
@@ -38,7 +41,9 @@ def _collect_inputs(inputs: list[str]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
-                raise FileNotFoundError(f"folder {path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+                raise FileNotFoundError(
+                    f"folder {path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
+                )
             files += found
         elif path.is_file():
             files.append(path)
@@ -51,8 +56,13 @@ def cmd_train(args: argparse.Namespace, extra: list[str]) -> int:
     import transynth
 
     run = transynth.train(
-        args.method, args.data, preset=args.preset, config_file=args.config, steps=args.steps,
-        out=args.out, overrides=_split_overrides(extra),
+        args.method,
+        args.data,
+        preset=args.preset,
+        config_file=args.config,
+        steps=args.steps,
+        out=args.out,
+        overrides=_split_overrides(extra),
     )
     print(f"run folder: {run}")
     return 0
@@ -83,13 +93,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     model = transynth.load(args.run)
     cfg = model.run_config
-    task = build_task(args.data or cfg.data.task, cfg.data.image_size, layout=cfg.data.layout,
-                      seed=cfg.train.seed, channels=cfg.data.channels)
+    task = build_task(
+        args.data or cfg.data.task,
+        cfg.data.image_size,
+        layout=cfg.data.layout,
+        seed=cfg.train.seed,
+        channels=cfg.data.channels,
+    )
     metrics = model.evaluate(task)
     run = Path(args.run)
     if run.is_dir():
-        atomic_write_text(run / "metrics.json",
-                          json.dumps({"step": model.trained_steps, "metrics": metrics}, indent=2))
+        atomic_write_text(
+            run / "metrics.json",
+            json.dumps({"step": model.trained_steps, "metrics": metrics}, indent=2),
+        )
     width = max(map(len, metrics), default=0)
     for key, value in metrics.items():
         print(f"{key.ljust(width)}  {value:.4f}")
@@ -110,7 +127,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         ready = "ready" if r["ready"] else "prepared on first use"
-        print(f"{r['name'].ljust(width)}  {r['type']:<6}  {r['kind']:<10}  {ready:<21}  {r['description']}")
+        name = r["name"].ljust(width)
+        print(f"{name}  {r['type']:<6}  {r['kind']:<10}  {ready:<21}  {r['description']}")
     return 0
 
 
@@ -120,13 +138,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train a method (extra --model.K=V/--data.K=V/--train.K=V override the config)")
+    p = sub.add_parser(
+        "train",
+        help="train a method (extra --model.K=V/--data.K=V/--train.K=V override the config)",
+    )
     p.add_argument("method", help="a method name (see `transynth models`)")
-    p.add_argument("--data", help="an embedded task (see `transynth datasets`) or a folder; default: the method's task")
-    p.add_argument("--preset", default="cpu", help="cpu (minutes on a laptop) or paper (published scale)")
+    p.add_argument(
+        "--data",
+        help="an embedded task (see `transynth datasets`) or a folder; default: the method's task",
+    )
+    p.add_argument(
+        "--preset", default="cpu", help="cpu (minutes on a laptop) or paper (published scale)"
+    )
     p.add_argument("--config", help="a YAML file with model/data/train sections")
     p.add_argument("--steps", type=int, help="training steps (overrides train.steps)")
-    p.add_argument("--out", help="run folder (default runs/METHOD-TASK-TIME); an existing run is resumed")
+    p.add_argument(
+        "--out", help="run folder (default runs/METHOD-TASK-TIME); an existing run is resumed"
+    )
 
     p = sub.add_parser("translate", help="translate image files or folders with a trained run")
     p.add_argument("run", help="a run folder or a checkpoint file")
@@ -135,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--direction", default="AtoB", help="AtoB, or BtoA for bidirectional methods")
     p.add_argument("--device", default="cpu")
 
-    p = sub.add_parser("evaluate", help="evaluate a trained run on held-out data; writes metrics.json")
+    p = sub.add_parser(
+        "evaluate", help="evaluate a trained run on held-out data; writes metrics.json"
+    )
     p.add_argument("run", help="a run folder or a checkpoint file")
     p.add_argument("--data", help="evaluate on another task or folder than the training one")
 
@@ -154,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     if extra and args.command != "train":
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     handlers = {
-        "translate": cmd_translate, "evaluate": cmd_evaluate,
-        "models": cmd_models, "datasets": cmd_datasets,
+        "translate": cmd_translate,
+        "evaluate": cmd_evaluate,
+        "models": cmd_models,
+        "datasets": cmd_datasets,
     }
     try:
         if args.command == "train":

@@ -71,7 +71,9 @@ class TrainConfig:
         _check(self.batch_size >= 1, "train.batch_size", self.batch_size, "an integer >= 1")
         _check(0.0 <= self.decay_start <= 1.0, "train.decay_start", self.decay_start, "in [0, 1]")
         for name in ("log_every", "sample_every", "checkpoint_every"):
-            _check(getattr(self, name) >= 1, f"train.{name}", getattr(self, name), "an integer >= 1")
+            _check(
+                getattr(self, name) >= 1, f"train.{name}", getattr(self, name), "an integer >= 1"
+            )
         _check(self.amp in AMP_MODES, "train.amp", self.amp, " | ".join(AMP_MODES))
 
 
@@ -94,7 +96,9 @@ class RunConfig:
 
     def replace(self, section: str, **changes: Any) -> RunConfig:
         """A copy with some keys of one section changed (validated like any other change)."""
-        return dataclasses.replace(self, **{section: _build(getattr(self, section), changes, section)})
+        return dataclasses.replace(
+            self, **{section: _build(getattr(self, section), changes, section)}
+        )
 
 
 def _check(ok: bool, key: str, value: Any, accepted: str) -> None:
@@ -120,7 +124,9 @@ def _type_matches(value: Any, tp: Any) -> bool:
             return False
         if len(args) == 2 and args[1] is Ellipsis:
             return all(_type_matches(v, args[0]) for v in value)
-        return len(args) == len(value) and all(_type_matches(v, a) for v, a in zip(value, args))
+        if len(args) != len(value):
+            return False
+        return all(_type_matches(v, a) for v, a in zip(value, args, strict=True))
     if origin is typing.Literal:
         return value in typing.get_args(tp)
     return isinstance(value, tp)
@@ -146,14 +152,17 @@ def _type_name(tp: Any) -> str:
 def _build(base: Any, changes: dict[str, Any], section: str) -> Any:
     """`base` (a dataclass instance) with `changes` applied, type-checked and validated."""
     if not isinstance(changes, dict):
-        raise ConfigError(f"section {section!r} must be a mapping of keys to values, got {changes!r}")
+        raise ConfigError(
+            f"section {section!r} must be a mapping of keys to values, got {changes!r}"
+        )
     hints = typing.get_type_hints(type(base))
     known = {f.name for f in fields(base)}
     clean = {}
     for key, value in changes.items():
         if key not in known:
             raise ConfigError(
-                f"unknown key {section}.{key}; accepted keys of {section}: {', '.join(sorted(known))}"
+                f"unknown key {section}.{key}; accepted keys of {section}: "
+                + ", ".join(sorted(known))
             )
         if not _type_matches(value, hints[key]):
             raise ConfigError(

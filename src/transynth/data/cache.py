@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import pathlib
-import tempfile
 from collections.abc import Callable
 
 import numpy as np
+
+from transynth.fileio import atomic_path
 
 #: In-process memo of loaded cache files, keyed by absolute path (so a changed cache dir reloads).
 _MEMO: dict[str, dict[str, np.ndarray]] = {}
@@ -35,25 +36,10 @@ def is_cached(name: str, version: int | str) -> bool:
     return (_root() / f"{name}-v{version}.npz").is_file()
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def save_npz_atomic(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
     """Write `arrays` to `path` through a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # uncompressed: loads several times faster, files stay small
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)  # uncompressed: loads several times faster, files stay small
 
 
 def cached_arrays(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import os
-import pathlib
-import tempfile
 import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from transynth.fileio import atomic_path
 
 #: File name endings read as images (lower case).
 IMAGE_EXTENSIONS = (
@@ -217,14 +217,5 @@ def save_grid(images: torch.Tensor, path: str | os.PathLike, nrow: int) -> None:
     """
     grid = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow)
     img = tensor_to_image(grid)
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        img.save(tmp, format="PNG")

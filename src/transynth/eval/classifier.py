@@ -19,7 +19,6 @@ import json
 import math
 import os
 import pathlib
-import tempfile
 import time
 import warnings
 from typing import Any
@@ -28,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from transynth.fileio import atomic_path
 
 __all__ = [
     "EMBEDDED_DOMAINS",
@@ -243,16 +244,8 @@ def evaluator_paths(
 
 
 def _atomic_write(path: pathlib.Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        write(str(tmp))
 
 
 def _load_cached(

@@ -13,13 +13,13 @@ import html
 import io
 import json
 import math
-import os
 import pathlib
 import re
-import tempfile
 from typing import Any
 
 import yaml
+
+from transynth.fileio import atomic_write_text
 
 __all__ = ["write_report"]
 
@@ -172,15 +172,7 @@ def _format_value(v: Any) -> str:
 
 
 def _write_atomic(path: pathlib.Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, text)
 
 
 def write_report(run_dir: pathlib.Path | str) -> pathlib.Path:

@@ -40,8 +40,9 @@ class OptimizerSpec:
 
     def build(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
         if self.kind == "adam":
-            return torch.optim.Adam(params, lr=self.lr, betas=self.betas,
-                                    weight_decay=self.weight_decay)
+            return torch.optim.Adam(
+                params, lr=self.lr, betas=self.betas, weight_decay=self.weight_decay
+            )
         if self.kind == "rmsprop":
             return torch.optim.RMSprop(params, lr=self.lr, weight_decay=self.weight_decay)
         raise ValueError(f"unknown optimizer {self.kind!r}; accepted: adam, rmsprop")
@@ -98,11 +99,11 @@ class Method(nn.Module):
         del state
 
     def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        """A grid of images (N, 3, H, W) in [-1, 1] showing the method at work, and its row length."""
+        """A grid (N, 3, H, W) in [-1, 1] showing the method at work, and its row length."""
         raise NotImplementedError
 
     def evaluate(self, task: Any) -> dict[str, float]:
-        """Held-out metrics of this method on `task` (a TaskData); translators share one protocol."""
+        """Held-out metrics on `task` (a TaskData); all translators share one protocol."""
         from transynth.eval.translation import evaluate_translation
 
         return evaluate_translation(self, task)
@@ -159,7 +160,9 @@ class Method(nn.Module):
         pil_list = images if isinstance(images, (list, tuple)) else [images]
         channels = self.source_channels(direction)
         outs = [
-            tensor_to_image(self._translate_any_size(image_to_tensor(im, channels)[None], direction)[0])
+            tensor_to_image(
+                self._translate_any_size(image_to_tensor(im, channels)[None], direction)[0]
+            )
             for im in pil_list
         ]
         return outs if isinstance(images, (list, tuple)) else outs[0]

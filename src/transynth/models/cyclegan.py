@@ -66,11 +66,19 @@ class CycleGANConfig:
         _check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
         _check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
         _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
-        _check(self.n_blocks >= 0 and self.ngf >= 1 and self.ndf >= 1, "model.n_blocks/ngf/ndf",
-               (self.n_blocks, self.ngf, self.ndf), "n_blocks >= 0, ngf >= 1, ndf >= 1")
+        _check(
+            self.n_blocks >= 0 and self.ngf >= 1 and self.ndf >= 1,
+            "model.n_blocks/ngf/ndf",
+            (self.n_blocks, self.ngf, self.ndf),
+            "n_blocks >= 0, ngf >= 1, ndf >= 1",
+        )
         _check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
-        _check(self.lambda_cyc >= 0 and self.lambda_identity >= 0, "model.lambda_cyc/identity",
-               (self.lambda_cyc, self.lambda_identity), "non-negative weights")
+        _check(
+            self.lambda_cyc >= 0 and self.lambda_identity >= 0,
+            "model.lambda_cyc/identity",
+            (self.lambda_cyc, self.lambda_identity),
+            "non-negative weights",
+        )
         _check(self.pool_size >= 0, "model.pool_size", self.pool_size, "an integer >= 0")
 
 
@@ -78,8 +86,13 @@ class CycleGANConfig:
 class CycleGAN(Method):
     Config = CycleGANConfig
     capabilities = Capabilities(
-        translates=True, paired=False, multi_domain=False, bidirectional=True,
-        joint_representation=False, disentangles=False, data_kind="unpaired",
+        translates=True,
+        paired=False,
+        multi_domain=False,
+        bidirectional=True,
+        joint_representation=False,
+        disentangles=False,
+        data_kind="unpaired",
     )
     default_task = "mnist2uci"
     network_names = ("G_AB", "G_BA", "D_A", "D_B")
@@ -145,8 +158,12 @@ class CycleGAN(Method):
         self._fakes = None
         fake_a = self.pool_A.query(fake_a)
         fake_b = self.pool_B.query(fake_b)
-        real_a_loss, fake_a_loss = discriminator_loss(c.gan_mode, self.D_A(batch["A"]), self.D_A(fake_a))
-        real_b_loss, fake_b_loss = discriminator_loss(c.gan_mode, self.D_B(batch["B"]), self.D_B(fake_b))
+        real_a_loss, fake_a_loss = discriminator_loss(
+            c.gan_mode, self.D_A(batch["A"]), self.D_A(fake_a)
+        )
+        real_b_loss, fake_b_loss = discriminator_loss(
+            c.gan_mode, self.D_B(batch["B"]), self.D_B(fake_b)
+        )
         # The paper halves D's objective, slowing D relative to G.
         return {
             "real_A": 0.5 * real_a_loss,
@@ -163,7 +180,9 @@ class CycleGAN(Method):
     def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
         for name, pool in (("pool_A", self.pool_A), ("pool_B", self.pool_B)):
             prefix = name + "."
-            pool.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+            pool.load_state_dict(
+                {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            )
 
     def translate_tensor(self, x: torch.Tensor, direction: str) -> torch.Tensor:
         return (self.G_AB if direction == "AtoB" else self.G_BA)(x)

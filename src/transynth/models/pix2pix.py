@@ -63,8 +63,12 @@ class Pix2PixConfig:
         _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
         _check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
         _check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
-        _check(self.lambda_l1 >= 0 and self.lambda_gan >= 0, "model.lambda_l1/lambda_gan",
-               (self.lambda_l1, self.lambda_gan), "non-negative weights")
+        _check(
+            self.lambda_l1 >= 0 and self.lambda_gan >= 0,
+            "model.lambda_l1/lambda_gan",
+            (self.lambda_l1, self.lambda_gan),
+            "non-negative weights",
+        )
         _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
 
 
@@ -72,8 +76,13 @@ class Pix2PixConfig:
 class Pix2Pix(Method):
     Config = Pix2PixConfig
     capabilities = Capabilities(
-        translates=True, paired=True, multi_domain=False, bidirectional=False,
-        joint_representation=False, disentangles=False, data_kind="paired",
+        translates=True,
+        paired=True,
+        multi_domain=False,
+        bidirectional=False,
+        joint_representation=False,
+        disentangles=False,
+        data_kind="paired",
     )
     default_task = "edges2mnist"
     network_names = ("G", "D")
@@ -129,7 +138,9 @@ class Pix2Pix(Method):
                 fake_b = self.G(real_a)
         self._fake = None
         real_loss, fake_loss = discriminator_loss(
-            c.gan_mode, self.D(torch.cat([real_a, real_b], 1)), self.D(torch.cat([real_a, fake_b], 1))
+            c.gan_mode,
+            self.D(torch.cat([real_a, real_b], 1)),
+            self.D(torch.cat([real_a, fake_b], 1)),
         )
         return {"real": 0.5 * real_loss, "fake": 0.5 * fake_loss}
 

@@ -69,7 +69,9 @@ class ResnetGenerator(nn.Module):
         layers += [ResidualBlock(ch, norm, dropout) for _ in range(n_blocks)]
         for _ in range(2):  # two fractionally strided upsamplings
             layers += [
-                nn.ConvTranspose2d(ch, ch // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
+                nn.ConvTranspose2d(
+                    ch, ch // 2, 3, stride=2, padding=1, output_padding=1, bias=bias
+                ),
                 norm_layer(norm, ch // 2),
                 nn.ReLU(True),
             ]
@@ -124,8 +126,10 @@ class UnetGenerator(nn.Module):
             innermost, outermost = i == num_downs - 1, i == 0
             in_ch = widths[i] if innermost else widths[i] * 2  # concatenated skip
             out_ch = out_channels if outermost else widths[i - 1]
-            layers = [nn.ReLU(True), nn.ConvTranspose2d(in_ch, out_ch, 4, stride=2, padding=1,
-                                                        bias=bias or outermost)]
+            layers = [
+                nn.ReLU(True),
+                nn.ConvTranspose2d(in_ch, out_ch, 4, stride=2, padding=1, bias=bias or outermost),
+            ]
             if outermost:
                 layers.append(nn.Tanh())
             else:

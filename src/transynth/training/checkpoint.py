@@ -16,8 +16,6 @@ intact. safetensors stores raw tensors only, so loading one can never execute co
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from transynth.data.types import DomainInfo
+from transynth.fileio import atomic_path, atomic_write_text  # noqa: F401 (re-exported)
 
 FORMAT = "transynth-checkpoint-v1"
 
@@ -52,7 +51,7 @@ def _unflatten_optimizer(phase: str, tensors: dict, meta: dict) -> dict[str, Any
     prefix = f"optim/{phase}/"
     for key, value in tensors.items():
         if key.startswith(prefix):
-            idx, name = key[len(prefix):].split("/", 1)
+            idx, name = key[len(prefix) :].split("/", 1)
             state.setdefault(int(idx), {})[name] = value
     for idx, scalars in meta[phase]["scalars"].items():
         state.setdefault(int(idx), {}).update(scalars)
@@ -65,19 +64,10 @@ def _unflatten_optimizer(phase: str, tensors: dict, meta: dict) -> dict[str, Any
 
 def atomic_save(tensors: dict[str, torch.Tensor], metadata: dict[str, str], path: Path) -> None:
     """Write a safetensors file so that `path` is either the old file or the complete new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     # safetensors needs contiguous CPU tensors that share no memory.
     clean = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(clean, tmp, metadata=metadata)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(clean, str(tmp), metadata=metadata)
 
 
 def save_checkpoint(
@@ -128,9 +118,13 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
             metadata = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as err:  # safetensors raises its own error types for corrupt headers
-        raise CheckpointError(f"checkpoint {path} is not a readable safetensors file: {err}") from err
+        raise CheckpointError(
+            f"checkpoint {path} is not a readable safetensors file: {err}"
+        ) from err
     if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a transynth checkpoint (format {metadata.get('format')!r})")
+        raise CheckpointError(
+            f"{path} is not a transynth checkpoint (format {metadata.get('format')!r})"
+        )
     return tensors, metadata
 
 
@@ -145,7 +139,7 @@ def load_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor], path:
     """Load every network's weights strictly (a missing or extra key is an error naming it)."""
     for name, net in model.networks().items():
         prefix = f"net/{name}/"
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         try:
             net.load_state_dict(state, strict=True)
         except RuntimeError as err:
@@ -175,16 +169,3 @@ def restore_training_state(
     if cuda_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
     return int(metadata["step"])
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file via a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -16,11 +16,11 @@ from tqdm.auto import tqdm
 from transynth.config import ConfigError, RunConfig
 from transynth.data import TaskData, build_task, save_grid
 from transynth.data.types import SampleIndex
+from transynth.fileio import atomic_write_text
 from transynth.models.base import Method
 from transynth.registry import get_model_class
 from transynth.training import distributed as D
 from transynth.training.checkpoint import (
-    atomic_write_text,
     load_weights,
     read_checkpoint,
     restore_training_state,
@@ -34,8 +34,15 @@ CHECKPOINT = Path("checkpoints") / "last.safetensors"
 WEIGHTS = "model.safetensors"
 # Keys that may change when a run is resumed: they do not change what is learned.
 RESUMABLE_CHANGES = {
-    "train.steps", "train.progress", "train.tensorboard", "train.evaluate", "train.log_every",
-    "train.sample_every", "train.checkpoint_every", "data.num_workers", "train.device",
+    "train.steps",
+    "train.progress",
+    "train.tensorboard",
+    "train.evaluate",
+    "train.log_every",
+    "train.sample_every",
+    "train.checkpoint_every",
+    "data.num_workers",
+    "train.device",
 }
 
 
@@ -96,8 +103,11 @@ class Trainer:
 
         method_cls = get_model_class(config.method)
         self.task = task or build_task(
-            config.data.task, config.data.image_size, layout=config.data.layout,
-            seed=tc.seed, channels=config.data.channels,
+            config.data.task,
+            config.data.image_size,
+            layout=config.data.layout,
+            seed=tc.seed,
+            channels=config.data.channels,
         )
         check_task_fits(method_cls, self.task)
         torch.manual_seed(tc.seed)  # identical initial weights on every process
@@ -116,7 +126,9 @@ class Trainer:
             for phase, spec in self.specs.items()
         }
         self.scalers = (
-            {phase: torch.amp.GradScaler("cuda") for phase in self.specs} if tc.amp == "fp16" else {}
+            {phase: torch.amp.GradScaler("cuda") for phase in self.specs}
+            if tc.amp == "fp16"
+            else {}
         )
         self.step = 0
         self._maybe_resume()
@@ -132,7 +144,8 @@ class Trainer:
         saved = _flatten(json.loads(meta["config"]))
         now = _flatten(self.config.to_dict())
         changed = sorted(
-            k for k in saved.keys() | now.keys()
+            k
+            for k in saved.keys() | now.keys()
             if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES
         )
         if changed:
@@ -147,11 +160,17 @@ class Trainer:
     def _loader(self) -> DataLoader:
         tc = self.config.train
         sampler = StepBatchSampler(
-            self.task.train.index_sizes, tc.batch_size, seed=tc.seed, start_step=self.step,
-            rank=self.dist.rank, world_size=self.dist.world_size,
+            self.task.train.index_sizes,
+            tc.batch_size,
+            seed=tc.seed,
+            start_step=self.step,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
         )
         return DataLoader(
-            self.task.train, batch_sampler=sampler, num_workers=self.config.data.num_workers,
+            self.task.train,
+            batch_sampler=sampler,
+            num_workers=self.config.data.num_workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=self.config.data.num_workers > 0,
             # Its own generator: a DataLoader iterator otherwise draws its worker seed from the
@@ -235,8 +254,12 @@ class Trainer:
         if not self.dist.is_main:
             return
         save_checkpoint(
-            path or self.run_dir / CHECKPOINT, model=self.model, step=self.step,
-            config=self.config.to_dict(), optimizers=self.optimizers, scalers=self.scalers,
+            path or self.run_dir / CHECKPOINT,
+            model=self.model,
+            step=self.step,
+            config=self.config.to_dict(),
+            optimizers=self.optimizers,
+            scalers=self.scalers,
         )
 
     def _save_samples(self, fixed: dict[str, torch.Tensor]) -> None:
@@ -254,7 +277,9 @@ class Trainer:
         main = self.dist.is_main
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "config.yaml").write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+            (self.run_dir / "config.yaml").write_text(
+                yaml.safe_dump(self.config.to_dict(), sort_keys=False)
+            )
         logger = RunLogger(self.run_dir, tc.tensorboard) if main else None
         if logger is not None and self.step:
             logger.truncate_after(self.step)
@@ -262,8 +287,13 @@ class Trainer:
         loader = self._loader()
         self.model.train()
         start_time = time.time()
-        bar = tqdm(total=tc.steps, initial=self.step, disable=not (tc.progress and main),
-                   desc=f"{self.config.method} {self.task.name}", dynamic_ncols=True)
+        bar = tqdm(
+            total=tc.steps,
+            initial=self.step,
+            disable=not (tc.progress and main),
+            desc=f"{self.config.method} {self.task.name}",
+            dynamic_ncols=True,
+        )
         try:
             batches = iter(loader)
             while self.step < tc.steps:
@@ -277,8 +307,12 @@ class Trainer:
                 bar.update(1)
                 if main and (self.step % tc.log_every == 0 or self.step == tc.steps):
                     values = {k: round(float(v), 6) for k, v in record.items()}
-                    logger.log(self.step, {"time": round(time.time() - start_time, 3), **lrs, **values})
-                    bar.set_postfix({k.split("/", 1)[1]: f"{v:.3f}" for k, v in values.items()}, refresh=False)
+                    logger.log(
+                        self.step, {"time": round(time.time() - start_time, 3), **lrs, **values}
+                    )
+                    bar.set_postfix(
+                        {k.split("/", 1)[1]: f"{v:.3f}" for k, v in values.items()}, refresh=False
+                    )
                 if main and (self.step % tc.sample_every == 0 or self.step == tc.steps):
                     self._save_samples(fixed)
                 if self.step % tc.checkpoint_every == 0 or self.step == tc.steps:
@@ -289,8 +323,13 @@ class Trainer:
             if logger is not None:
                 logger.close()
         if main:
-            save_checkpoint(self.run_dir / WEIGHTS, model=self.model, step=self.step,
-                            config=self.config.to_dict(), with_rng=False)
+            save_checkpoint(
+                self.run_dir / WEIGHTS,
+                model=self.model,
+                step=self.step,
+                config=self.config.to_dict(),
+                with_rng=False,
+            )
             if tc.evaluate:
                 self.evaluate()
             self.write_report()
