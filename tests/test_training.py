@@ -231,3 +231,40 @@ def test_channels_last_matches_fp32_gradients(method, batch_size):
     for n in grads[0]:  # biases before a norm have ~0 true gradient: an absolute floor too
         a, b = grads[0][n], grads[1][n]
         assert (a - b).norm() <= 1e-3 * a.norm() + 1e-5 * scale, n
+
+
+def test_periodic_evaluation_keeps_the_best_weights_and_leaves_training_unchanged(
+    tmp_path, monkeypatch
+):
+    plain = run("cyclegan", tmp_path / "plain", steps=6)
+    plain.fit()
+    scores = iter([0.2, 0.7, 0.5])  # at steps 2 and 4, then the final evaluation at 6
+
+    def fake_evaluate(task):
+        torch.rand(100)  # consumes randomness, as training an evaluator would
+        return {"AtoB/translation_accuracy": next(scores)}
+
+    evaluated = run(
+        "cyclegan",
+        tmp_path / "eval",
+        steps=6,
+        eval_every=2,
+        evaluate=True,
+        best_metric="AtoB/translation_accuracy",
+    )
+    monkeypatch.setattr(evaluated.model, "evaluate", fake_evaluate)
+    evaluated.fit()
+    best = json.loads((tmp_path / "eval" / "best.json").read_text())
+    assert best == {"step": 4, "metric": "AtoB/translation_accuracy", "value": 0.7}
+    assert transynth.load(tmp_path / "eval", checkpoint="best").trained_steps == 4
+    logged = [json.loads(x) for x in (tmp_path / "eval" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged if "eval/AtoB/translation_accuracy" in r] == [2, 4]
+    a, b = weights(plain), weights(evaluated)
+    assert all(torch.equal(a[k], b[k]) for k in a), "evaluation changed the training run"
+
+
+def test_unknown_best_metric_is_an_error_listing_the_metrics(tmp_path, monkeypatch):
+    trainer = run("cyclegan", tmp_path, steps=2, evaluate=True, best_metric="fid")
+    monkeypatch.setattr(trainer.model, "evaluate", lambda task: {"AtoB/kid": 0.1})
+    with pytest.raises(transynth.ConfigError, match="AtoB/kid"):
+        trainer.fit()

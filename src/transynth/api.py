@@ -85,24 +85,44 @@ def train(
     return Trainer(cfg, out).fit()
 
 
-def _checkpoint_path(path: Path) -> Path:
+CHECKPOINT_CHOICES = ("final", "best", "last")
+
+
+def _checkpoint_path(path: Path, checkpoint: str) -> Path:
     if path.is_file():
         return path
-    for candidate in (path / "model.safetensors", path / "checkpoints" / "last.safetensors"):
+    if checkpoint not in CHECKPOINT_CHOICES:
+        raise ValueError(f"checkpoint={checkpoint!r}; accepted: {', '.join(CHECKPOINT_CHOICES)}")
+    candidates = {
+        # final: the weights at the end of training, else the latest resumable checkpoint
+        "final": [path / "model.safetensors", path / "checkpoints" / "last.safetensors"],
+        "best": [path / "best.safetensors"],
+        "last": [path / "checkpoints" / "last.safetensors"],
+    }[checkpoint]
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
     raise CheckpointError(
-        f"{path} is neither a checkpoint file nor a run folder holding model.safetensors or "
-        "checkpoints/last.safetensors"
+        f"{path} is neither a checkpoint file nor a run folder holding "
+        + " or ".join(str(c.relative_to(path)) for c in candidates)
     )
 
 
-def load(path: str | Path, device: str | torch.device = "cpu") -> Method:
+def load(
+    path: str | Path, device: str | torch.device = "cpu", *, checkpoint: str = "final"
+) -> Method:
     """A trained method from a run folder or a checkpoint file, in eval mode on `device`.
 
-    Loading reads safetensors only (no pickle). The run's config is attached as `.run_config`.
+    Args:
+        path: a run folder or a checkpoint file.
+        device: where to put the networks.
+        checkpoint: for a run folder, "final" (end of training), "best" (by
+            `train.best_metric`) or "last" (the latest resumable checkpoint).
+
+    Loading reads safetensors only (no pickle). The run's config is attached as `.run_config`
+    and the step the weights were saved at as `.trained_steps`.
     """
-    ckpt = _checkpoint_path(Path(path))
+    ckpt = _checkpoint_path(Path(path), checkpoint)
     tensors, meta = read_checkpoint(ckpt)
     cfg = config_from_dict(json.loads(meta["config"]))
     model = get_model_class(cfg.method)(

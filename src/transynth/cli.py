@@ -72,7 +72,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     import transynth
     from transynth.data import load_image
 
-    model = transynth.load(args.run, device=args.device)
+    model = transynth.load(args.run, device=args.device, checkpoint=args.checkpoint)
     files = _collect_inputs(args.inputs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -91,7 +91,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from transynth.data import build_task
     from transynth.training.checkpoint import atomic_write_text
 
-    model = transynth.load(args.run)
+    model = transynth.load(args.run, checkpoint=args.checkpoint)
     cfg = model.run_config
     task = build_task(
         args.data or cfg.data.task,
@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("translate", help="translate image files or folders with a trained run")
     p.add_argument("run", help="a run folder or a checkpoint file")
+    p.add_argument(
+        "--checkpoint",
+        default="final",
+        choices=("final", "best", "last"),
+        help="which weights of a run folder: final, best (train.best_metric) or last",
+    )
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--direction", default="AtoB", help="AtoB, or BtoA for bidirectional methods")
@@ -167,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="evaluate a trained run on held-out data; writes metrics.json"
     )
     p.add_argument("run", help="a run folder or a checkpoint file")
+    p.add_argument(
+        "--checkpoint",
+        default="final",
+        choices=("final", "best", "last"),
+        help="which weights of a run folder: final, best (train.best_metric) or last",
+    )
     p.add_argument("--data", help="evaluate on another task or folder than the training one")
 
     sub.add_parser("models", help="the methods and the lecture's comparison table")

@@ -65,6 +65,9 @@ class TrainConfig:
     progress: bool = True  # tqdm progress bar
     tensorboard: bool = True  # also log to TensorBoard when it is installed
     evaluate: bool = True  # run the method's evaluation at the end and write metrics.json
+    eval_every: int = 0  # also evaluate every N steps (0: only at the end)
+    best_metric: str = ""  # keep best.safetensors by this metric, e.g. AtoB/translation_accuracy
+    best_mode: str = "max"  # max | min: whether a larger best_metric is better
 
     def __post_init__(self) -> None:
         _check(self.steps >= 1, "train.steps", self.steps, "an integer >= 1")
@@ -75,6 +78,14 @@ class TrainConfig:
                 getattr(self, name) >= 1, f"train.{name}", getattr(self, name), "an integer >= 1"
             )
         _check(self.amp in AMP_MODES, "train.amp", self.amp, " | ".join(AMP_MODES))
+        _check(self.eval_every >= 0, "train.eval_every", self.eval_every, "an integer >= 0")
+        _check(self.best_mode in ("max", "min"), "train.best_mode", self.best_mode, "max | min")
+        _check(
+            not self.best_metric or self.eval_every > 0 or self.evaluate,
+            "train.best_metric",
+            self.best_metric,
+            "empty unless train.eval_every > 0 or train.evaluate is true",
+        )
 
 
 @dataclass(frozen=True)

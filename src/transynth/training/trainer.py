@@ -33,8 +33,11 @@ from transynth.training.schedule import linear_decay_factor
 CHECKPOINT = Path("checkpoints") / "last.safetensors"
 WEIGHTS = "model.safetensors"
 # Keys that may change when a run is resumed: they do not change what is learned.
+BEST = "best.safetensors"
+BEST = "best.safetensors"
 RESUMABLE_CHANGES = {
     "train.steps",
+    "train.eval_every",
     "train.progress",
     "train.tensorboard",
     "train.evaluate",
@@ -315,6 +318,10 @@ class Trainer:
                     )
                 if main and (self.step % tc.sample_every == 0 or self.step == tc.steps):
                     self._save_samples(fixed)
+                if tc.eval_every and self.step % tc.eval_every == 0 and self.step < tc.steps:
+                    if main:
+                        self._periodic_eval(logger)
+                    D.barrier(self.dist)
                 if self.step % tc.checkpoint_every == 0 or self.step == tc.steps:
                     self.save()
                     D.barrier(self.dist)
@@ -331,10 +338,47 @@ class Trainer:
                 with_rng=False,
             )
             if tc.evaluate:
-                self.evaluate()
+                metrics = self.evaluate()
+                self._track_best(metrics)
             self.write_report()
         D.cleanup(self.dist)
         return self.run_dir
+
+    def _periodic_eval(self, logger: RunLogger) -> None:
+        # fork_rng: evaluation (and training an evaluator on first use) must not change the
+        # training run's random stream, or a run with evaluation would differ from one without.
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            metrics = self.model.evaluate(self.task)
+        self.model.train()
+        logger.log(self.step, {f"eval/{k}": round(v, 6) for k, v in metrics.items()})
+        self._track_best(metrics)
+
+    def _track_best(self, metrics: dict[str, float]) -> None:
+        """Keep best.safetensors (weights) and best.json when `train.best_metric` improves."""
+        tc = self.config.train
+        if not tc.best_metric:
+            return
+        if tc.best_metric not in metrics:
+            raise ConfigError(
+                f"train.best_metric={tc.best_metric!r} is not among this run's metrics: "
+                + ", ".join(sorted(metrics))
+            )
+        value = metrics[tc.best_metric]
+        record_path = self.run_dir / "best.json"
+        if record_path.exists():
+            best = json.loads(record_path.read_text())["value"]
+            better = value > best if tc.best_mode == "max" else value < best
+            if not better:
+                return
+        save_checkpoint(
+            self.run_dir / BEST,
+            model=self.model,
+            step=self.step,
+            config=self.config.to_dict(),
+            with_rng=False,
+        )
+        record = {"step": self.step, "metric": tc.best_metric, "value": value}
+        atomic_write_text(record_path, json.dumps(record, indent=2))
 
     def evaluate(self) -> dict[str, float]:
         metrics = self.model.evaluate(self.task)
