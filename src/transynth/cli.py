@@ -113,6 +113,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from transynth.eval.benchmark import run_benchmark
+
+    run_benchmark(args.names, out=args.out, results=args.results, steps=args.steps)
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     import transynth
 
@@ -181,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", help="evaluate on another task or folder than the training one")
 
+    p = sub.add_parser("benchmark", help="train and evaluate methods for a fixed budget; one table")
+    p.add_argument("names", nargs="*", help="suites (quick, full, extra) or entries; default quick")
+    p.add_argument("--out", default="bench_runs", help="folder for the runs")
+    p.add_argument("--results", help="results JSON (default OUT/benchmark.json); .md/.html beside")
+    p.add_argument("--steps", type=int, help="override every entry's step count")
+
     sub.add_parser("models", help="the methods and the lecture's comparison table")
     sub.add_parser("datasets", help="embedded datasets and tasks, and whether each is ready")
     return parser
@@ -197,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     handlers = {
         "translate": cmd_translate,
+        "benchmark": cmd_benchmark,
         "evaluate": cmd_evaluate,
         "models": cmd_models,
         "datasets": cmd_datasets,

@@ -1,0 +1,258 @@
+"""`transynth benchmark`: train methods on their benchmark tasks for a fixed budget, evaluate
+them the same way, and write one table (JSON, Markdown, HTML).
+
+Suites: ``quick`` runs the CPU presets and fits in about 30 minutes on a 2-core CPU; ``full``
+runs the paper presets (for GPUs). Each method's issue adds its entries here.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transynth.fileio import atomic_write_text
+
+
+@dataclass(frozen=True)
+class BenchmarkEntry:
+    """One training run of the benchmark."""
+
+    name: str
+    method: str
+    task: str
+    overrides: tuple[str, ...] = ()
+    preset: str = "cpu"
+    suites: tuple[str, ...] = ("quick",)
+    headline: tuple[str, ...] = ()  # metric names shown in the summary table
+    paper: str = ""  # the paper's figure, where the protocol matches
+    note: str = ""
+
+
+_UNPAIRED_HEADLINE = (
+    "AtoB/translation_accuracy",
+    "BtoA/translation_accuracy",
+    "AtoB/fid",
+    "BtoA/fid",
+)
+_PAIRED_HEADLINE = ("l1", "psnr", "ssim", "fcn_accuracy")
+
+ENTRIES: tuple[BenchmarkEntry, ...] = (
+    BenchmarkEntry(
+        "pix2pix-edges2mnist",
+        "pix2pix",
+        "edges2mnist",
+        headline=_PAIRED_HEADLINE,
+        note="cGAN + L1 (lambda 100), the paper's objective",
+    ),
+    BenchmarkEntry(
+        "pix2pix-edges2mnist-l1only",
+        "pix2pix",
+        "edges2mnist",
+        ("model.lambda_gan=0",),
+        headline=_PAIRED_HEADLINE,
+        note="the paper's L1-only ablation",
+    ),
+    BenchmarkEntry(
+        "pix2pix-sans2serif",
+        "pix2pix",
+        "sans2serif",
+        suites=("extra",),
+        headline=_PAIRED_HEADLINE[:3],
+    ),
+    BenchmarkEntry(
+        "pix2pix-sans2serif-l1only",
+        "pix2pix",
+        "sans2serif",
+        ("model.lambda_gan=0",),
+        suites=("extra",),
+        headline=_PAIRED_HEADLINE[:3],
+    ),
+    BenchmarkEntry("cyclegan-mnist2uci", "cyclegan", "mnist2uci", headline=_UNPAIRED_HEADLINE),
+    BenchmarkEntry(
+        "pix2pix-paper",
+        "pix2pix",
+        "edges2mnist",
+        ("data.image_size=256",),
+        preset="paper",
+        suites=("full",),
+        headline=_PAIRED_HEADLINE,
+    ),
+    BenchmarkEntry(
+        "cyclegan-paper",
+        "cyclegan",
+        "mnist2uci",
+        ("data.image_size=256",),
+        preset="paper",
+        suites=("full",),
+        headline=_UNPAIRED_HEADLINE,
+    ),
+)
+SUITES = ("quick", "full", "extra")
+
+
+def select(names: Sequence[str]) -> list[BenchmarkEntry]:
+    """Entries by suite name or entry name; an unknown name is an error listing both."""
+    by_name = {e.name: e for e in ENTRIES}
+    chosen: list[BenchmarkEntry] = []
+    for name in names or ["quick"]:
+        if name in SUITES:
+            chosen += [e for e in ENTRIES if name in e.suites]
+        elif name in by_name:
+            chosen.append(by_name[name])
+        else:
+            raise ValueError(
+                f"unknown benchmark {name!r}; suites: {', '.join(SUITES)}; "
+                f"entries: {', '.join(by_name)}"
+            )
+    return list(dict.fromkeys(chosen))  # keep order, drop repeats
+
+
+@dataclass
+class BenchmarkResult:
+    entry: BenchmarkEntry
+    steps: int
+    batch_size: int
+    image_size: int
+    amp: str
+    train_time_s: float
+    wall_time_s: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        e = self.entry
+        return {
+            "method": e.method,
+            "task": e.task,
+            "preset": e.preset,
+            "overrides": list(e.overrides),
+            "steps": self.steps,
+            "batch_size": self.batch_size,
+            "image_size": self.image_size,
+            "amp": self.amp,
+            "train_time_s": self.train_time_s,
+            "wall_time_s": self.wall_time_s,
+            "metrics": self.metrics,
+            "headline": list(e.headline),
+            "paper": e.paper,
+            "note": e.note,
+            "machine": _machine(),
+        }
+
+
+def _machine() -> str:
+    import torch
+
+    cores, threads = os.cpu_count(), torch.get_num_threads()
+    return f"{platform.machine()}, {cores} cores ({threads} threads), torch {torch.__version__}"
+
+
+def run_entry(entry: BenchmarkEntry, out: Path, steps: int | None = None) -> BenchmarkResult:
+    """Train and evaluate one entry into out/<name> (resumed if interrupted)."""
+    import transynth
+
+    run_dir = out / entry.name
+    start = time.time()
+    transynth.train(
+        entry.method,
+        entry.task,
+        preset=entry.preset,
+        steps=steps,
+        out=run_dir,
+        overrides=[*entry.overrides, "train.progress=false", "train.evaluate=true"],
+    )
+    wall = time.time() - start
+    cfg = transynth.load(run_dir).run_config
+    last_log = json.loads((run_dir / "log.jsonl").read_text().splitlines()[-1])
+    metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    return BenchmarkResult(
+        entry,
+        cfg.train.steps,
+        cfg.train.batch_size,
+        cfg.data.image_size,
+        cfg.train.amp,
+        round(float(last_log["time"]), 1),
+        round(wall, 1),
+        metrics,
+    )
+
+
+def run_benchmark(
+    names: Sequence[str],
+    out: str | Path = "bench_runs",
+    results: str | Path | None = None,
+    steps: int | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Run the selected entries; merge their results into `results` (JSON) and write the
+    Markdown and HTML tables next to it. Returns all results in the file."""
+    out = Path(out)
+    results_path = Path(results) if results else out / "benchmark.json"
+    table = json.loads(results_path.read_text()) if results_path.exists() else {}
+    for entry in select(names):
+        result = run_entry(entry, out, steps)
+        table[entry.name] = result.to_dict()
+        atomic_write_text(results_path, json.dumps(table, indent=2) + "\n")
+        print(
+            f"{entry.name}: {result.train_time_s:.0f} s training, "
+            + ", ".join(
+                f"{k} {result.metrics[k]:.4g}" for k in entry.headline if k in result.metrics
+            ),
+            flush=True,
+        )
+    atomic_write_text(results_path.with_suffix(".md"), render_markdown(table))
+    atomic_write_text(results_path.with_suffix(".html"), render_html(table))
+    return table
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _rows(table: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = ["entry", "method", "task", "steps x batch", "size", "train time", "metrics", "paper"]
+    rows = []
+    for name, r in table.items():
+        shown = [k for k in r.get("headline", []) if k in r["metrics"]]
+        metrics = "; ".join(f"{k} {_fmt(r['metrics'][k])}" for k in shown)
+        rows.append(
+            [
+                name,
+                r["method"],
+                r["task"],
+                f"{r['steps']} x {r['batch_size']}",
+                f"{r['image_size']} px",
+                f"{r['train_time_s'] / 60:.1f} min",
+                metrics,
+                r.get("paper", "") or "-",
+            ]
+        )
+    return header, rows
+
+
+def render_markdown(table: dict[str, dict[str, Any]]) -> str:
+    header, rows = _rows(table)
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(table: dict[str, dict[str, Any]]) -> str:
+    header, rows = _rows(table)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
+    )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>transynth benchmark</title>"
+        "<style>body{font-family:sans-serif}td,th{padding:4px 10px;border-bottom:1px solid #ddd}"
+        "</style></head><body><h1>transynth benchmark</h1>"
+        f"<table><tr>{head}</tr>{body}</table></body></html>\n"
+    )
