@@ -1,0 +1,62 @@
+"""Training-step speed of each speed path relative to plain fp32, measured in one process.
+
+Usage:
+    python benchmarks/speed.py [METHOD ...] [--steps 10] [--preset cpu]
+
+For each method, times `--steps` training steps (after 3 warm-up steps) of its preset with
+plain fp32, bf16 autocast, and channels_last (batch > 1 only), and prints the ratio to fp32.
+Ratios, not absolute times, are what transfer between runs on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+import transynth
+from transynth.config import resolve_config
+from transynth.training import Trainer
+
+VARIANTS = {
+    "fp32": {},
+    "bf16": {"amp": "bf16"},
+    "channels_last": {"channels_last": True},
+    "bf16+channels_last": {"amp": "bf16", "channels_last": True},
+}
+
+
+def seconds_per_step(method: str, preset: str, steps: int, train: dict) -> float:
+    overrides = {"train": {"progress": False, "tensorboard": False, "amp": "none", **train}}
+    trainer = Trainer(resolve_config(method, preset=preset, overrides=overrides), "/tmp/unused")
+    batches = iter(trainer._loader())
+    for i in range(steps + 3):
+        if i == 3:
+            start = time.perf_counter()
+        batch = trainer._to_device(next(batches))
+        for phase in trainer.model.phases(i):
+            trainer._run_phase(phase, batch)
+    return (time.perf_counter() - start) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("methods", nargs="*", default=transynth.list_models())
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--preset", default="cpu")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    others = list(VARIANTS)[1:]
+    print("| method | fp32 s/step | " + " | ".join(f"{v} speed-up" for v in others) + " |")
+    print("| --- |" + " --- |" * len(VARIANTS))
+    for method in args.methods:
+        times = {
+            v: seconds_per_step(method, args.preset, args.steps, t) for v, t in VARIANTS.items()
+        }
+        ratios = " | ".join(f"{times['fp32'] / times[v]:.2f}x" for v in others)
+        print(f"| {method} | {times['fp32']:.3f} | {ratios} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
