@@ -79,6 +79,9 @@ def unpaired_task() -> TaskData:
 TINY = {
     "pix2pix": {"model": {"ngf": 4, "ndf": 4, "num_downs": 4, "d_layers": 1}},
     "cyclegan": {"model": {"ngf": 4, "ndf": 4, "n_blocks": 1, "d_layers": 1, "pool_size": 4}},
+    "dualgan": {"model": {"ngf": 4, "ndf": 4, "num_downs": 4, "d_layers": 1, "n_critic": 2}},
+    # discogan: no GAN curriculum, so the 40-step learning test sees the reconstruction weight 0.5
+    "discogan": {"model": {"ngf": 4, "ndf": 4, "curriculum_steps": 0}},
 }
 
 

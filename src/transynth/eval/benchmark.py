@@ -42,6 +42,7 @@ _UNPAIRED_HEADLINE = (
     "BtoA/fid",
 )
 _PAIRED_HEADLINE = ("l1", "psnr", "ssim", "fcn_accuracy")
+_SAME_BUDGET = ("train.steps=1000", "train.batch_size=8")
 
 ENTRIES: tuple[BenchmarkEntry, ...] = (
     BenchmarkEntry(
@@ -74,7 +75,20 @@ ENTRIES: tuple[BenchmarkEntry, ...] = (
         suites=("extra",),
         headline=_PAIRED_HEADLINE[:3],
     ),
-    BenchmarkEntry("cyclegan-mnist2uci", "cyclegan", "mnist2uci", headline=_UNPAIRED_HEADLINE),
+    # The unpaired bidirectional family side by side at one budget (issue 4): each CPU preset
+    # with the same steps and batch; the mnist2uci runs are also part of the quick suite.
+    *(
+        BenchmarkEntry(
+            f"{method}-{task}",
+            method,
+            task,
+            _SAME_BUDGET,
+            suites=("quick", "unpaired") if task == "mnist2uci" else ("unpaired",),
+            headline=_UNPAIRED_HEADLINE,
+        )
+        for task in ("mnist2uci", "mnist2mnistm")
+        for method in ("cyclegan", "dualgan", "discogan")
+    ),
     BenchmarkEntry(
         "pix2pix-paper",
         "pix2pix",
@@ -94,7 +108,7 @@ ENTRIES: tuple[BenchmarkEntry, ...] = (
         headline=_UNPAIRED_HEADLINE,
     ),
 )
-SUITES = ("quick", "full", "extra")
+SUITES = ("quick", "unpaired", "full", "extra")
 
 
 def select(names: Sequence[str]) -> list[BenchmarkEntry]:

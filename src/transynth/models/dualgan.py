@@ -1,0 +1,274 @@
+"""DualGAN: unsupervised dual learning for image-to-image translation.
+
+Yi, Zhang, Tan, Gong. "DualGAN: Unsupervised Dual Learning for Image-to-Image Translation."
+ICCV 2017.
+
+Paper -> code (the lecture's notation in brackets):
+    U, V           domains A and B (``batch["A"]``, ``batch["B"]``)
+    G_A: U -> V    ``G_AB`` [G_1]          G_B: V -> U    ``G_BA`` [G_2]
+    D_A            ``D_B``: the critic of domain V, scores real v against G_A(u)
+    D_B            ``D_A``: the critic of domain U, scores real u against G_B(v)
+                   (critics are named by the domain they judge, as in ``cyclegan.py``)
+    Eq. 1          critic loss  l^d_A = D_A(G_A(u)) - D_A(v), and the same for D_B: the WGAN
+                   critic (no log, no sigmoid); here ``fake_B`` + ``real_B``
+    Eq. 3          generator loss  lambda_U |u - G_B(G_A(u))|_1 + lambda_V |v - G_A(G_B(v))|_1
+                   - D_B(G_B(v)) - D_A(G_A(u)); here ``recon_A`` + ``recon_B`` (weight
+                   ``lambda_rec``) and ``gan_AB`` + ``gan_BA``
+    Alg. 1         n_critic critic updates per generator update (``n_critic``), critic weights
+                   clipped to [-c, c] after each critic update (``clip``), RMSProp
+
+Networks as in the 2017 code (pix2pix-derived): U-Net generators (``UnetGenerator``: 8
+downsamplings at 256 px, batch norm, dropout 0.5 in the 3 innermost decoder layers) and the
+70x70 PatchGAN as critic (``PatchDiscriminator``, batch norm, no sigmoid), N(0, 0.02) init.
+
+Defaults and where they come from:
+    gan_mode "wgan"     weight clipping c = 0.01 with RMSProp lr 5e-5 (paper Sec. 4 / 2017 code)
+    n_critic 3          the 2017 code
+    lambda_rec 200      the paper gives lambda_U, lambda_V in [100, 1000]; code versions range
+                        from 20 to 1000 and the 2017 WGAN code uses 200 (REFERENCE.md). One weight
+                        serves both domains (the paper's experiments set lambda_U = lambda_V).
+    batch 1             the paper (paper preset); lr constant (the 2017 code has no decay)
+    gan_mode "wgan-gp"  the later code's option: gradient penalty (Gulrajani et al. 2017)
+                        instead of clipping, lambda_gp 10, Adam lr 1e-4 betas (0.0, 0.9) as in
+                        the WGAN-GP paper, and instance norm in the critics (batch norm couples
+                        the samples of a batch, which invalidates the per-sample penalty).
+    ``optimizer``, ``lr`` and ``d_norm`` default to "auto"/None, meaning the value above for
+    the chosen ``gan_mode``; ``resolved()`` returns them.
+
+How n_critic maps onto the step protocol: one training step is one batch, and its phases are
+``("d",) * n_critic + ("g",)``: n_critic critic updates, then one generator update, the critic
+first as in Algorithm 1. The critic updates of a step all see the same batch and the same
+generated images (produced once, without gradient, at the step's first critic phase, since the
+generators do not change between them); in Algorithm 1 every critic iteration draws a fresh
+batch. This keeps the protocol's "each phase runs on the same batch" contract and every step
+ending with a generator update (so each logged step has generator terms), at the cost of less
+data diversity per critic update. Weight clipping runs in ``after_optimizer_step("d")``, and
+once at construction so the critics start inside the clipped set (the WGAN reference code
+clamps before each critic forward instead; both keep every critic forward inside [-c, c]).
+Clipping covers every critic parameter, batch-norm scales and shifts included, as in the WGAN
+reference code.
+
+Deliberate departures: torch's RMSprop smooths squared gradients with alpha 0.99 where the
+TensorFlow code uses decay 0.9 (``OptimizerSpec`` has no alpha setting). Outputs use tanh in
+[-1, 1] and domains may differ in channel count (gray MNIST <-> RGB MNIST-M): each generator and
+critic is built for its own domains' channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from transynth.capabilities import Capabilities
+from transynth.losses import discriminator_loss, generator_loss, gradient_penalty
+from transynth.models.base import Method, OptimizerSpec, to_rgb
+from transynth.nn import PatchDiscriminator, UnetGenerator, init_weights
+from transynth.nn.init import INITS
+from transynth.nn.norm import NORMS
+from transynth.registry import register_model
+
+DUALGAN_MODES = ("wgan", "wgan-gp")
+OPTIMIZERS = ("auto", "rmsprop", "adam")
+
+
+@dataclass(frozen=True)
+class DualGANConfig:
+    ngf: int = 64
+    ndf: int = 64
+    num_downs: int = 8  # U-Net depth; 2**num_downs = image side gives a 1x1 bottleneck
+    d_layers: int = 3  # 3 -> 70x70 PatchGAN critic
+    norm: str = "batch"  # generators
+    d_norm: str = "auto"  # critics; auto: batch for wgan, instance for wgan-gp
+    dropout: float = 0.5
+    gan_mode: str = "wgan"  # wgan (weight clipping) | wgan-gp (gradient penalty)
+    clip: float = 0.01  # critic weights clipped to [-clip, clip] (wgan)
+    lambda_gp: float = 10.0  # gradient penalty weight (wgan-gp)
+    n_critic: int = 3  # critic updates per generator update
+    lambda_rec: float = 200.0  # L1 reconstruction weight (lambda_U = lambda_V)
+    optimizer: str = "auto"  # auto: rmsprop for wgan, adam for wgan-gp
+    lr: float | None = None  # None: 5e-5 (rmsprop) or 1e-4 (adam)
+    beta1: float = 0.0  # Adam only (WGAN-GP paper)
+    beta2: float = 0.9
+    init: str = "normal"
+    init_gain: float = 0.02
+
+    def __post_init__(self) -> None:
+        from transynth.config import _check
+
+        _check(
+            self.gan_mode in DUALGAN_MODES,
+            "model.gan_mode",
+            self.gan_mode,
+            " | ".join(DUALGAN_MODES),
+        )
+        _check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
+        _check(
+            self.d_norm in ("auto", *NORMS),
+            "model.d_norm",
+            self.d_norm,
+            " | ".join(("auto", *NORMS)),
+        )
+        _check(
+            self.optimizer in OPTIMIZERS, "model.optimizer", self.optimizer, " | ".join(OPTIMIZERS)
+        )
+        _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
+        _check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
+        _check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
+        _check(
+            self.ngf >= 1 and self.ndf >= 1, "model.ngf/ndf", (self.ngf, self.ndf), "integers >= 1"
+        )
+        _check(self.n_critic >= 1, "model.n_critic", self.n_critic, "an integer >= 1")
+        _check(self.clip > 0, "model.clip", self.clip, "a positive bound")
+        _check(
+            self.lambda_rec >= 0 and self.lambda_gp >= 0,
+            "model.lambda_rec/lambda_gp",
+            (self.lambda_rec, self.lambda_gp),
+            "non-negative weights",
+        )
+        _check(self.lr is None or self.lr > 0, "model.lr", self.lr, "a positive float or null")
+        _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
+        _check(
+            not (self.gan_mode == "wgan-gp" and self.d_norm == "batch"),
+            "model.d_norm",
+            self.d_norm,
+            "instance, none or auto with gan_mode=wgan-gp (batch norm mixes the "
+            "samples the gradient penalty treats one by one)",
+        )
+
+    def resolved(self) -> tuple[str, float, str]:
+        """(optimizer, lr, critic norm) with the "auto" values filled in for `gan_mode`."""
+        clip = self.gan_mode == "wgan"
+        optimizer = self.optimizer if self.optimizer != "auto" else ("rmsprop" if clip else "adam")
+        lr = self.lr if self.lr is not None else (5e-5 if optimizer == "rmsprop" else 1e-4)
+        d_norm = self.d_norm if self.d_norm != "auto" else ("batch" if clip else "instance")
+        return optimizer, lr, d_norm
+
+
+@register_model("dualgan")
+class DualGAN(Method):
+    Config = DualGANConfig
+    capabilities = Capabilities(
+        translates=True,
+        paired=False,
+        multi_domain=False,
+        bidirectional=True,
+        joint_representation=False,
+        disentangles=False,
+        data_kind="unpaired",
+    )
+    default_task = "mnist2uci"
+    network_names = ("G_AB", "G_BA", "D_A", "D_B")
+    monitored_losses = ("g/recon_A", "g/recon_B")
+
+    def __init__(self, config: DualGANConfig, domains, image_size: int) -> None:
+        super().__init__(config, domains, image_size)
+        c = config
+        if image_size % 2**c.num_downs:
+            raise ValueError(
+                f"dualgan: image_size {image_size} is not a multiple of 2**num_downs = "
+                f"{2**c.num_downs}; lower model.num_downs"
+            )
+        ch_a, ch_b = domains[0].channels, domains[1].channels
+        _, _, d_norm = c.resolved()
+        self.G_AB = UnetGenerator(ch_a, ch_b, c.num_downs, c.ngf, c.norm, c.dropout)
+        self.G_BA = UnetGenerator(ch_b, ch_a, c.num_downs, c.ngf, c.norm, c.dropout)
+        self.D_A = PatchDiscriminator(ch_a, c.ndf, c.d_layers, d_norm)
+        self.D_B = PatchDiscriminator(ch_b, c.ndf, c.d_layers, d_norm)
+        for net in self.networks().values():
+            init_weights(net, c.init, c.init_gain)
+        self.clip_critics()
+        # Generated images shared by the critic phases of one step: (key, fake_A, fake_B).
+        self._fakes: tuple[tuple[int, int, int], torch.Tensor, torch.Tensor] | None = None
+
+    # ---- protocol --------------------------------------------------------------------------
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        c = self.config
+        kind, lr, _ = c.resolved()
+        betas = (c.beta1, c.beta2)
+        return {
+            "g": OptimizerSpec(("G_AB", "G_BA"), lr, betas, kind=kind),
+            "d": OptimizerSpec(("D_A", "D_B"), lr, betas, kind=kind),
+        }
+
+    def phases(self, step: int) -> tuple[str, ...]:
+        return ("d",) * self.config.n_critic + ("g",)
+
+    def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if phase == "g":
+            return self.g_step(batch)
+        if phase == "d":
+            return self.d_step(batch)
+        raise ValueError(f"dualgan has phases g and d, not {phase!r}")
+
+    def after_optimizer_step(self, phase: str) -> None:
+        if phase == "d":
+            self.clip_critics()
+
+    @torch.no_grad()
+    def clip_critics(self) -> None:
+        """WGAN weight clipping: every critic parameter into [-clip, clip] (wgan mode only)."""
+        if self.config.gan_mode != "wgan":
+            return
+        c = self.config.clip
+        for net in (self.D_A, self.D_B):
+            for p in net.parameters():
+                p.clamp_(-c, c)
+
+    def g_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        c = self.config
+        real_a, real_b = batch["A"], batch["B"]
+        self._fakes = None  # the generators are about to change
+        fake_b = self.G_AB(real_a)  # G_A(u)
+        fake_a = self.G_BA(real_b)  # G_B(v)
+        rec_a = self.G_BA(fake_b)  # G_B(G_A(u))
+        rec_b = self.G_AB(fake_a)  # G_A(G_B(v))
+        return {
+            "gan_AB": generator_loss("wgan", self.D_B(fake_b)),  # -D(G_A(u))
+            "gan_BA": generator_loss("wgan", self.D_A(fake_a)),
+            "recon_A": c.lambda_rec * F.l1_loss(rec_a.float(), real_a.float()),
+            "recon_B": c.lambda_rec * F.l1_loss(rec_b.float(), real_b.float()),
+        }
+
+    def _generated(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """G_B(v), G_A(u) for this step's critic phases, generated once per step and batch."""
+        real_a, real_b = batch["A"], batch["B"]
+        key = (self.global_step, real_a.data_ptr(), real_b.data_ptr())
+        if self._fakes is None or self._fakes[0] != key:
+            with torch.no_grad():
+                self._fakes = (key, self.G_BA(real_b), self.G_AB(real_a))
+        return self._fakes[1], self._fakes[2]
+
+    def d_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        c = self.config
+        real_a, real_b = batch["A"], batch["B"]
+        fake_a, fake_b = self._generated(batch)
+        real_a_loss, fake_a_loss = discriminator_loss("wgan", self.D_A(real_a), self.D_A(fake_a))
+        real_b_loss, fake_b_loss = discriminator_loss("wgan", self.D_B(real_b), self.D_B(fake_b))
+        losses = {  # D(G(u)) - D(v) per critic (Eq. 1)
+            "real_A": real_a_loss,
+            "fake_A": fake_a_loss,
+            "real_B": real_b_loss,
+            "fake_B": fake_b_loss,
+        }
+        if c.gan_mode == "wgan-gp":
+            losses["gp_A"] = c.lambda_gp * gradient_penalty(self.D_A, real_a, fake_a)
+            losses["gp_B"] = c.lambda_gp * gradient_penalty(self.D_B, real_b, fake_b)
+        return losses
+
+    # ---- inference -------------------------------------------------------------------------
+    def translate_tensor(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+        return (self.G_AB if direction == "AtoB" else self.G_BA)(x)
+
+    def size_multiple(self, direction: str) -> int:
+        return self.G_AB.size_multiple
+
+    @torch.no_grad()
+    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """Rows of: real A, G_A(A), G_B(G_A(A)), real B, G_B(B), G_A(G_B(B))."""
+        real_a, real_b = batch["A"], batch["B"]
+        fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
+        cols = [real_a, fake_b, self.G_BA(fake_b), real_b, fake_a, self.G_AB(fake_a)]
+        grid = torch.stack([to_rgb(t.float()) for t in cols], 1).flatten(0, 1)
+        return grid, len(cols)
