@@ -1,0 +1,87 @@
+"""Domain-adaptation and disentanglement protocols against known answers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import make_task
+
+from transynth.eval.adaptation import evaluate_domain_adaptation
+from transynth.eval.disentanglement import (
+    categorical_code_accuracy,
+    conditional_accuracy,
+    traversal_grid,
+)
+
+
+def oracle(images: torch.Tensor) -> torch.Tensor:
+    """Reads the class written as the brightness of pixel (0, 0): logits peaked there."""
+    cls = ((images[:, 0, 0, 0] + 1) * 5).round().long().clamp(0, 9)
+    return torch.nn.functional.one_hot(cls, 10).float()
+
+
+def render(classes: torch.Tensor) -> torch.Tensor:
+    x = -torch.ones(len(classes), 1, 4, 4)
+    x[:, 0, 0, 0] = classes.float() / 5 - 1
+    return x
+
+
+def test_conditional_accuracy_counts_recognised_requests():
+    assert conditional_accuracy(render, oracle, 10, per_class=3) == 1.0
+    # a generator that ignores the request and always draws a 0 is right for class 0 only
+    assert conditional_accuracy(lambda y: render(torch.zeros_like(y)), oracle, 10) == pytest.approx(
+        0.1
+    )
+
+
+def test_categorical_code_accuracy_finds_the_permutation():
+    perm = torch.tensor([3, 7, 0, 1, 9, 2, 4, 8, 6, 5])
+    acc, mapping = categorical_code_accuracy(lambda c: render(perm[c]), oracle, 10, 10, per_value=4)
+    assert acc == 1.0 and mapping == {i: int(perm[i]) for i in range(10)}
+    # two code values that draw the same class: only one can be matched to it
+    merged = perm.clone()
+    merged[1] = merged[0]
+    acc, _ = categorical_code_accuracy(lambda c: render(merged[c]), oracle, 10, 10, per_value=4)
+    assert acc == pytest.approx(0.9)
+
+
+def test_traversal_grid_rows_vary_the_code_only():
+    values = torch.linspace(-1, 1, 5)
+
+    def generate(rows, vals):
+        x = torch.zeros(len(rows), 1, 2, 2)
+        x[:, 0, 0, 0], x[:, 0, 1, 1] = rows.float(), vals
+        return x
+
+    grid, nrow = traversal_grid(generate, values, rows=3)
+    assert nrow == 5 and grid.shape == (15, 1, 2, 2)
+    assert torch.equal(grid[5:10, 0, 1, 1], values) and (grid[5:10, 0, 0, 0] == 1).all()
+
+
+def test_domain_adaptation_reports_test_and_transductive_train_accuracy_separately():
+    task = make_task("unpaired")
+    labels_of = {}
+    for split in (task.train, task.test):
+        for d in (0, 1):
+            x, y = split.domain_tensors(d)
+            for img, lab in zip(x, y, strict=True):
+                labels_of[img.sum().item()] = int(lab)
+
+    def perfect(x):  # looks the label up: an oracle classifier
+        return torch.nn.functional.one_hot(
+            torch.tensor([labels_of[i.sum().item()] for i in x]), 4
+        ).float()
+
+    def constant(x):
+        return torch.nn.functional.one_hot(torch.zeros(len(x), dtype=torch.long), 4).float()
+
+    out = evaluate_domain_adaptation(perfect, perfect, task)
+    assert out == {
+        "target_test_accuracy": 1.0,
+        "target_train_accuracy_transductive": 1.0,
+        "source_test_accuracy": 1.0,
+    }
+    out = evaluate_domain_adaptation(perfect, constant, task)
+    _, y = task.test.domain_tensors(1)
+    assert out["target_test_accuracy"] == pytest.approx(float((y == 0).float().mean()))
+    assert out["source_test_accuracy"] == 1.0
