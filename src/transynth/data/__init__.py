@@ -10,7 +10,7 @@ import os
 import pathlib
 
 from .cache import cache_dir
-from .domains import DOMAINS, domain_ready, load_domain
+from .domains import DOMAINS, domain_ready, domain_unavailable, load_domain
 from .folders import LAYOUT_HELP, LAYOUTS, build_folder_task, detect_layout
 from .imageio import image_to_tensor, load_image, save_grid, tensor_to_image
 from .tasks import DESCRIPTIONS, PAIRED, UNPAIRED, build_embedded, task_names, task_ready
@@ -81,14 +81,17 @@ def build_task(
 def list_datasets() -> list[dict]:
     """Embedded domains and tasks: {"name", "type", "kind", "description", "ready"} each.
 
-    "ready" tells whether the data are prepared in :func:`cache_dir` (preparing takes seconds).
+    "ready" tells whether the data are prepared in :func:`cache_dir` (preparing takes seconds);
+    for a domain read from an external install (``fashion-mnist``), whether it is installed, and
+    when it is not, the description says so and how to install it.
     """
     out = [
         {
             "name": n,
             "type": "domain",
             "kind": "classes",
-            "description": d.description,
+            "description": d.description
+            + (f" [{why}]" if (why := domain_unavailable(n)) else ""),
             "ready": domain_ready(n),
         }
         for n, d in DOMAINS.items()
@@ -107,11 +110,17 @@ def list_datasets() -> list[dict]:
 
 
 def prepare(names: list[str] | None = None) -> None:
-    """Prepare (and cache) embedded domains and paired tasks; all of them by default."""
+    """Prepare (and cache) embedded domains and paired tasks; all of them by default.
+
+    Domains read from an external install (``fashion-mnist``) are only checked: by default they
+    are skipped when not installed; named explicitly, a missing install raises FileNotFoundError.
+    """
     from .domains import domain_arrays
     from .tasks import paired_arrays
 
-    for n in names or [*DOMAINS, *PAIRED]:
+    if names is None or not names:
+        names = [n for n in [*DOMAINS, *PAIRED] if n not in DOMAINS or not domain_unavailable(n)]
+    for n in names:
         if n in DOMAINS:
             domain_arrays(n)
         elif n in PAIRED:

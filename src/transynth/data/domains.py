@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from . import cache
-from .embedded import mnist, mnist_m, printed_digits, uci_digits
+from .embedded import fashion_mnist, mnist, mnist_m, printed_digits, uci_digits
 from .imageio import resize_uint8, to_float
 
 DIGIT_CLASSES = tuple(str(i) for i in range(10))
@@ -25,6 +25,10 @@ class DomainSpec:
     native_size: int
     description: str
     build: Callable[[], dict[str, np.ndarray]]
+    classes: tuple[str, ...] = DIGIT_CLASSES
+    #: For domains read from an external install instead of being prepared into the cache:
+    #: returns None when the source files are present, else why not (shown to the user).
+    unavailable: Callable[[], str | None] | None = None
 
 
 DOMAINS: dict[str, DomainSpec] = {
@@ -61,6 +65,18 @@ DOMAINS: dict[str, DomainSpec] = {
         "MNIST-M: MNIST digits blended |photo crop - digit|, 28x28 RGB, same split as mnist",
         lambda: mnist_m.build(domain_arrays("mnist")),
     ),
+    "fashion-mnist": DomainSpec(
+        "fashion-mnist",
+        fashion_mnist.VERSION,
+        1,
+        28,
+        "Fashion-MNIST clothing (10 classes), 28x28 gray, 60,000/10,000 as shipped; read from "
+        f"${fashion_mnist.ENV_VAR} or {fashion_mnist.DEFAULT_DIR} "
+        "(apt-get install dataset-fashion-mnist)",
+        fashion_mnist.build,
+        classes=fashion_mnist.CLASSES,
+        unavailable=fashion_mnist.missing_message,
+    ),
 }
 
 
@@ -79,14 +95,29 @@ def cache_name(name: str) -> str:
 
 
 def domain_arrays(name: str) -> dict[str, np.ndarray]:
-    """The prepared arrays of a domain (x_train, y_train, x_test, y_test; images NHWC uint8)."""
+    """The prepared arrays of a domain (x_train, y_train, x_test, y_test; images NHWC uint8).
+
+    Domains read from an external install (``unavailable`` set) are read from their files, not
+    cached; a missing install raises FileNotFoundError saying how to get it.
+    """
     spec = _spec(name)
+    if spec.unavailable is not None:
+        return spec.build()
     return cache.cached_arrays(cache_name(name), spec.version, spec.build)
 
 
+def domain_unavailable(name: str) -> str | None:
+    """Why the domain cannot be loaded (an external install is missing), or None."""
+    spec = _spec(name)
+    return spec.unavailable() if spec.unavailable is not None else None
+
+
 def domain_ready(name: str) -> bool:
-    """Whether the domain is prepared in the current cache dir."""
-    return cache.is_cached(cache_name(name), _spec(name).version)
+    """Whether the domain is prepared in the current cache dir (external: installed)."""
+    spec = _spec(name)
+    if spec.unavailable is not None:
+        return spec.unavailable() is None
+    return cache.is_cached(cache_name(name), spec.version)
 
 
 def _check_split(split: str) -> None:
@@ -113,7 +144,8 @@ def load_domain(name: str, split: str, image_size: int) -> tuple[torch.Tensor, t
     """An embedded domain's split: images (N, C, H, W) float32 in [-1, 1] and labels (N,) int64.
 
     Args:
-        name: "mnist", "uci-digits", "printed-digits" or "mnist-m".
+        name: "mnist", "uci-digits", "printed-digits", "mnist-m" or, where installed,
+            "fashion-mnist".
         split: "train" or "test".
         image_size: output height and width (bilinear, antialiased resize).
     """

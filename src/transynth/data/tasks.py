@@ -90,7 +90,8 @@ def task_ready(name: str) -> bool:
 
 
 def _digits(name: str, channels: int) -> DomainInfo:
-    return DomainInfo(name, channels, 10, DIGIT_CLASSES)
+    classes = DOMAINS[name].classes if name in DOMAINS else DIGIT_CLASSES
+    return DomainInfo(name, channels, len(classes), classes)
 
 
 def build_embedded(name: str, image_size: int, channels: int | None = None) -> TaskData:

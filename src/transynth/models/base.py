@@ -102,11 +102,15 @@ class Method(nn.Module):
         """A grid (N, 3, H, W) in [-1, 1] showing the method at work, and its row length."""
         raise NotImplementedError
 
-    def evaluate(self, task: Any) -> dict[str, float]:
-        """Held-out metrics on `task` (a TaskData); all translators share one protocol."""
+    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
+        """Held-out metrics on `task` (a TaskData); all translators share one protocol.
+
+        ``options`` go to :func:`transynth.eval.translation.evaluate_translation` (e.g.
+        ``max_images``, ``evaluator_domain``).
+        """
         from transynth.eval.translation import evaluate_translation
 
-        return evaluate_translation(self, task)
+        return evaluate_translation(self, task, **options)
 
     # ---- inference -------------------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:
