@@ -13,12 +13,12 @@ from transynth.config import resolve_config  # noqa: E402
 from transynth.training import Trainer  # noqa: E402
 
 
-def main(out: str, batch_size: int) -> None:
-    overrides = tiny_overrides("cyclegan", steps=4, batch_size=batch_size)
+def main(out: str, batch_size: int, steps: int) -> None:
+    overrides = tiny_overrides("cyclegan", steps=steps, batch_size=batch_size)
     overrides["model"]["pool_size"] = 0  # no per-process randomness: runs are comparable
     cfg = resolve_config("cyclegan", overrides=overrides)
     Trainer(cfg, out, task=make_task("unpaired")).fit()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))

@@ -16,28 +16,44 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
 def test_two_processes_match_one_process_with_the_global_batch(tmp_path):
+    """One step of 2 processes x batch 2 must equal one step of 1 process x batch 4.
+
+    Adam's first update is about lr * sign(gradient) for every weight, so a weight moves by
+    +-lr whatever its gradient's size: comparing updated weights elementwise would flag weights
+    whose true gradient is ~0 and whose sign float noise decides. What must hold is that almost
+    every weight takes the same step; without gradient averaging a large share would not (each
+    process would follow its half batch).
+    """
     torchrun = shutil.which("torchrun")
     cmd = [torchrun] if torchrun else [sys.executable, "-m", "torch.distributed.run"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(
-        [*cmd, "--standalone", "--nproc_per_node", "2", str(WORKER), str(tmp_path / "ddp"), "2"],
+        [
+            *cmd,
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(WORKER),
+            str(tmp_path / "ddp"),
+            "2",
+            "1",
+        ],
         check=True,
         env=env,
         timeout=300,
         capture_output=True,
     )
     subprocess.run(
-        [sys.executable, str(WORKER), str(tmp_path / "single"), "4"],
+        [sys.executable, str(WORKER), str(tmp_path / "single"), "4", "1"],
         check=True,
         env=env,
         timeout=300,
         capture_output=True,
     )
     ddp, single = transynth.load(tmp_path / "ddp"), transynth.load(tmp_path / "single")
-    assert ddp.trained_steps == single.trained_steps == 4
-    # Compare what the networks compute, not raw weights: a bias right before instance norm has
-    # no effect and ~0 true gradient, so Adam turns float noise in it into visible differences.
-    x = torch.rand(4, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    for name in ddp.network_names:
-        a, b = getattr(ddp, name)(x), getattr(single, name)(x)
-        assert torch.allclose(a, b, atol=1e-4), f"{name} differs between 2x2 and 1x4 training"
+    assert ddp.trained_steps == single.trained_steps == 1
+    lr = ddp.run_config.model.lr
+    a = torch.cat([p.detach().flatten() for p in ddp.parameters()])
+    b = torch.cat([p.detach().flatten() for p in single.parameters()])
+    differing = ((a - b).abs() > lr / 2).float().mean().item()
+    assert differing < 0.01, f"{differing:.1%} of the weights took a different step"
