@@ -26,6 +26,18 @@ class Capabilities:
     data_kind: str = "unpaired"  # the TaskData.kind it trains on
 
 
+#: CycleGAN, DualGAN, DiscoGAN: unpaired, two domains, both directions, no joint representation.
+UNPAIRED_BIDIRECTIONAL = Capabilities(
+    translates=True,
+    paired=False,
+    multi_domain=False,
+    bidirectional=True,
+    joint_representation=False,
+    disentangles=False,
+    data_kind="unpaired",
+)
+
+
 def _mark(flag: bool) -> str:
     return "O" if flag else "X"
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, to_rgb
 from transynth.nn import ImagePool, PatchDiscriminator, ResnetGenerator, init_weights
@@ -85,15 +85,7 @@ class CycleGANConfig:
 @register_model("cyclegan")
 class CycleGAN(Method):
     Config = CycleGANConfig
-    capabilities = Capabilities(
-        translates=True,
-        paired=False,
-        multi_domain=False,
-        bidirectional=True,
-        joint_representation=False,
-        disentangles=False,
-        data_kind="unpaired",
-    )
+    capabilities = UNPAIRED_BIDIRECTIONAL
     default_task = "mnist2uci"
     network_names = ("G_AB", "G_BA", "D_A", "D_B")
     monitored_losses = ("g/cycle_A", "g/cycle_B")

@@ -54,7 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, to_rgb
 from transynth.nn import init_weights
@@ -221,15 +221,7 @@ class DiscoGANConfig:
 @register_model("discogan")
 class DiscoGAN(Method):
     Config = DiscoGANConfig
-    capabilities = Capabilities(
-        translates=True,
-        paired=False,
-        multi_domain=False,
-        bidirectional=True,
-        joint_representation=False,
-        disentangles=False,
-        data_kind="unpaired",
-    )
+    capabilities = UNPAIRED_BIDIRECTIONAL
     default_task = "mnist2uci"
     network_names = ("G_AB", "G_BA", "D_A", "D_B")
     monitored_losses = ("g/recon_A", "g/recon_B")

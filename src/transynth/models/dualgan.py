@@ -61,7 +61,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import discriminator_loss, generator_loss, gradient_penalty
 from transynth.models.base import Method, OptimizerSpec, to_rgb
 from transynth.nn import PatchDiscriminator, UnetGenerator, init_weights
@@ -149,15 +149,7 @@ class DualGANConfig:
 @register_model("dualgan")
 class DualGAN(Method):
     Config = DualGANConfig
-    capabilities = Capabilities(
-        translates=True,
-        paired=False,
-        multi_domain=False,
-        bidirectional=True,
-        joint_representation=False,
-        disentangles=False,
-        data_kind="unpaired",
-    )
+    capabilities = UNPAIRED_BIDIRECTIONAL
     default_task = "mnist2uci"
     network_names = ("G_AB", "G_BA", "D_A", "D_B")
     monitored_losses = ("g/recon_A", "g/recon_B")
