@@ -188,6 +188,31 @@ class Method(nn.Module):
             self.train(was_training)
 
 
+def columns_grid(cols: list[torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """Images of several columns (each (N, C, H, W)) as one RGB grid, a row per item."""
+    return torch.stack([to_rgb(t.float()) for t in cols], 1).flatten(0, 1), len(cols)
+
+
+class TwoWayTranslator:
+    """Inference shared by methods with generators ``G_AB`` (A -> B) and ``G_BA`` (B -> A)."""
+
+    G_AB: nn.Module
+    G_BA: nn.Module
+
+    def translate_tensor(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+        return (self.G_AB if direction == "AtoB" else self.G_BA)(x)
+
+    def size_multiple(self, direction: str) -> int:
+        return self.G_AB.size_multiple
+
+    @torch.no_grad()
+    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """Rows of: real A, G_AB(A), G_BA(G_AB(A)), real B, G_BA(B), G_AB(G_BA(B))."""
+        real_a, real_b = batch["A"], batch["B"]
+        fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
+        return columns_grid([real_a, fake_b, self.G_BA(fake_b), real_b, fake_a, self.G_AB(fake_a)])
+
+
 def match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
     """Convert (N, C, H, W) between 1 and 3 channels (luminance / repetition)."""
     if x.shape[1] == channels:

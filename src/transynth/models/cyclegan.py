@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
-from transynth.models.base import Method, OptimizerSpec, to_rgb
+from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator
 from transynth.nn import ImagePool, PatchDiscriminator, ResnetGenerator, init_weights
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
@@ -83,7 +83,7 @@ class CycleGANConfig:
 
 
 @register_model("cyclegan")
-class CycleGAN(Method):
+class CycleGAN(TwoWayTranslator, Method):
     Config = CycleGANConfig
     capabilities = UNPAIRED_BIDIRECTIONAL
     default_task = "mnist2uci"
@@ -175,18 +175,3 @@ class CycleGAN(Method):
             pool.load_state_dict(
                 {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
             )
-
-    def translate_tensor(self, x: torch.Tensor, direction: str) -> torch.Tensor:
-        return (self.G_AB if direction == "AtoB" else self.G_BA)(x)
-
-    def size_multiple(self, direction: str) -> int:
-        return self.G_AB.size_multiple
-
-    @torch.no_grad()
-    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        """Rows of: real A, G(A), F(G(A)), real B, F(B), G(F(B))."""
-        real_a, real_b = batch["A"], batch["B"]
-        fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
-        cols = [real_a, fake_b, self.G_BA(fake_b), real_b, fake_a, self.G_AB(fake_a)]
-        grid = torch.stack([to_rgb(t.float()) for t in cols], 1).flatten(0, 1)
-        return grid, len(cols)

@@ -56,7 +56,7 @@ from torch import nn
 
 from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import discriminator_loss, generator_loss
-from transynth.models.base import Method, OptimizerSpec, to_rgb
+from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator
 from transynth.nn import init_weights
 from transynth.nn.init import INITS
 from transynth.registry import register_model
@@ -219,7 +219,7 @@ class DiscoGANConfig:
 
 
 @register_model("discogan")
-class DiscoGAN(Method):
+class DiscoGAN(TwoWayTranslator, Method):
     Config = DiscoGANConfig
     capabilities = UNPAIRED_BIDIRECTIONAL
     default_task = "mnist2uci"
@@ -321,17 +321,3 @@ class DiscoGAN(Method):
         }
 
     # ---- inference -------------------------------------------------------------------------
-    def translate_tensor(self, x: torch.Tensor, direction: str) -> torch.Tensor:
-        return (self.G_AB if direction == "AtoB" else self.G_BA)(x)
-
-    def size_multiple(self, direction: str) -> int:
-        return self.G_AB.size_multiple
-
-    @torch.no_grad()
-    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        """Rows of: real A, G_AB(A), G_BA(G_AB(A)), real B, G_BA(B), G_AB(G_BA(B))."""
-        real_a, real_b = batch["A"], batch["B"]
-        fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
-        cols = [real_a, fake_b, self.G_BA(fake_b), real_b, fake_a, self.G_AB(fake_a)]
-        grid = torch.stack([to_rgb(t.float()) for t in cols], 1).flatten(0, 1)
-        return grid, len(cols)

@@ -63,7 +63,7 @@ import torch.nn.functional as F
 
 from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import discriminator_loss, generator_loss, gradient_penalty
-from transynth.models.base import Method, OptimizerSpec, to_rgb
+from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator
 from transynth.nn import PatchDiscriminator, UnetGenerator, init_weights
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
@@ -147,7 +147,7 @@ class DualGANConfig:
 
 
 @register_model("dualgan")
-class DualGAN(Method):
+class DualGAN(TwoWayTranslator, Method):
     Config = DualGANConfig
     capabilities = UNPAIRED_BIDIRECTIONAL
     default_task = "mnist2uci"
@@ -250,17 +250,3 @@ class DualGAN(Method):
         return losses
 
     # ---- inference -------------------------------------------------------------------------
-    def translate_tensor(self, x: torch.Tensor, direction: str) -> torch.Tensor:
-        return (self.G_AB if direction == "AtoB" else self.G_BA)(x)
-
-    def size_multiple(self, direction: str) -> int:
-        return self.G_AB.size_multiple
-
-    @torch.no_grad()
-    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        """Rows of: real A, G_A(A), G_B(G_A(A)), real B, G_B(B), G_A(G_B(B))."""
-        real_a, real_b = batch["A"], batch["B"]
-        fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
-        cols = [real_a, fake_b, self.G_BA(fake_b), real_b, fake_a, self.G_AB(fake_a)]
-        grid = torch.stack([to_rgb(t.float()) for t in cols], 1).flatten(0, 1)
-        return grid, len(cols)

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from transynth.capabilities import Capabilities
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
-from transynth.models.base import Method, OptimizerSpec, to_rgb
+from transynth.models.base import Method, OptimizerSpec, columns_grid
 from transynth.nn import PatchDiscriminator, UnetGenerator, init_weights
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
@@ -153,8 +153,7 @@ class Pix2Pix(Method):
     @torch.no_grad()
     def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         """Rows of: input, output, ground truth."""
-        cols = [batch["A"], self.G(batch["A"]), batch["B"]]
-        return torch.stack([to_rgb(t.float()) for t in cols], 1).flatten(0, 1), len(cols)
+        return columns_grid([batch["A"], self.G(batch["A"]), batch["B"]])
 
 
 def _max_downs(image_size: int) -> int:
