@@ -39,7 +39,64 @@ def _blobs(n: int, channels: int, size: int, seed: int) -> tuple[torch.Tensor, t
     return x.clamp(-1, 1), labels
 
 
+class ImagesSplit(SplitDataset):
+    """Single-stream items for the kinds classes, domains and attributes."""
+
+    def __init__(self, kind, images, labels, domains, attrs, num_domains) -> None:
+        self.kind, self.x, self.y, self.d, self.attrs = kind, images, labels, domains, attrs
+        self.num_domains = num_domains
+        self.index_sizes = (len(images),)
+
+    def __getitem__(self, index: SampleIndex):
+        i = index.indices[0]
+        if self.kind == "classes":
+            return {"image": self.x[i], "label": self.y[i]}
+        if self.kind == "domains":
+            return {"image": self.x[i], "domain": self.d[i], "label": self.y[i]}
+        return {"image": self.x[i], "attrs": self.attrs[i]}
+
+    def domain_tensors(self, domain):
+        if self.kind != "domains":
+            return self.x, self.y
+        keep = self.d == int(domain)
+        return self.x[keep], self.y[keep]
+
+
+def _styled(x: torch.Tensor, style: int) -> torch.Tensor:
+    """Toy domain/attribute styles: 1 inverts, 2 dims (applied as bits)."""
+    if style & 1:
+        x = -x
+    if style & 2:
+        x = 0.5 * x
+    return x
+
+
+def _images_task(kind: str, size: int, n: int, channels: int) -> TaskData:
+    splits = {}
+    for split, count, seed in (("train", n, 0), ("test", 12, 2)):
+        x, y = _blobs(count, channels, size, seed)
+        styles = torch.arange(count) % 3  # domains 0, 1, 2 / attribute bits
+        x = torch.stack([_styled(img, int(s)) for img, s in zip(x, styles, strict=True)])
+        attrs = torch.stack([(styles & 1) > 0, (styles & 2) > 0], 1).float()
+        splits[split] = ImagesSplit(kind, x, y, styles, attrs, 3)
+    if kind == "domains":
+        domains = tuple(DomainInfo(f"toy{k}", channels, 4) for k in range(3))
+    else:
+        domains = (DomainInfo("toy", channels, 4),)
+    return TaskData(
+        name=f"toy-{kind}",
+        kind=kind,
+        domains=domains,
+        image_size=size,
+        train=splits["train"],
+        test=splits["test"],
+        attribute_names=("inverted", "dim") if kind == "attributes" else (),
+    )
+
+
 def make_task(kind: str, size: int = 16, n: int = 24, channels=(1, 1)) -> TaskData:
+    if kind in ("classes", "domains", "attributes"):
+        return _images_task(kind, size, n, channels[0])
     a, la = _blobs(n, channels[0], size, 0)
     if kind == "paired":
         b = (
@@ -82,6 +139,10 @@ TINY = {
     "dualgan": {"model": {"ngf": 4, "ndf": 4, "num_downs": 4, "d_layers": 1, "n_critic": 2}},
     # discogan: no GAN curriculum, so the 40-step learning test sees the reconstruction weight 0.5
     "discogan": {"model": {"ngf": 4, "ndf": 4, "curriculum_steps": 0}},
+    # (issue 5: unit, dtn)
+    # (issue 6: infogan, acgan)
+    # (issue 7: stargan)
+    # (issue 8: cdrd, ecdrd)
 }
 
 
@@ -104,4 +165,4 @@ def tiny_overrides(method: str, **train) -> dict:
 def task_for(method: str) -> TaskData:
     from transynth.registry import get_model_class
 
-    return make_task(get_model_class(method).capabilities.data_kind)
+    return make_task(get_model_class(method).capabilities.data_kinds[0])

@@ -23,7 +23,11 @@ class Capabilities:
     disentangles: bool
     unsupervised: str = "-"  # "yes" | "no" | "partially" | "-"
     interpretable: bool = False
-    data_kind: str = "unpaired"  # the TaskData.kind it trains on
+    data_kind: str | tuple[str, ...] = "unpaired"  # the TaskData.kind(s) it trains on
+
+    @property
+    def data_kinds(self) -> tuple[str, ...]:
+        return (self.data_kind,) if isinstance(self.data_kind, str) else tuple(self.data_kind)
 
 
 #: CycleGAN, DualGAN, DiscoGAN: unpaired, two domains, both directions, no joint representation.

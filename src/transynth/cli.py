@@ -68,19 +68,76 @@ def cmd_train(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _parse_settings(items: list[str], flag: str) -> dict[str, str]:
+    """`NAME=VALUE` items (from a repeated flag) as a dict; anything else is an error naming it."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise ValueError(f"{flag} {item!r}: expected NAME=VALUE, e.g. {flag} c1=3")
+        out[name] = value
+    return out
+
+
+def _number(text: str, flag: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{flag}: {text!r} is not a number") from None
+
+
 def cmd_translate(args: argparse.Namespace) -> int:
     import transynth
     from transynth.data import load_image
 
     model = transynth.load(args.run, device=args.device, checkpoint=args.checkpoint)
+    direction = model.resolve_direction(args.to) if args.to else args.direction
+    condition: dict = {}
+    if args.label is not None:
+        condition["label"] = args.label
+    if args.set:
+        condition["attributes"] = _parse_settings(args.set, "--set")
     files = _collect_inputs(args.inputs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    suffix = args.to or direction
+    if args.label is not None:
+        suffix += f"_label{args.label}"
+    for key, value in condition.get("attributes", {}).items():
+        suffix += f"_{key}-{value}"
     for path in files:
-        result = model.translate(load_image(path), direction=args.direction)
-        target = out / f"{path.stem}_{args.direction}.png"
-        result.save(target)
+        result = model.translate(load_image(path), direction=direction, **condition)
+        result.save(out / f"{path.stem}_{suffix}.png")
     print(f"translated {len(files)} image(s) into {out}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import torch
+
+    import transynth
+    from transynth.data import save_grid, tensor_to_image
+
+    if args.n < 1:
+        raise ValueError(f"--n {args.n}: the number of images must be at least 1")
+    model = transynth.load(args.run, device=args.device, checkpoint=args.checkpoint)
+    codes = {k: _number(v, "--code") for k, v in _parse_settings(args.code or [], "--code").items()}
+    images = model.sample(args.n, labels=args.label, codes=codes or None, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    groups = images if isinstance(images, dict) else {"sample": images}
+    for prefix, batch in groups.items():
+        batch = batch.float().cpu().clamp(-1, 1)
+        for i, image in enumerate(batch):
+            tensor_to_image(image).save(out / f"{prefix}_{i:04d}.png")
+    if len(groups) > 1:  # joint samples: one row per domain, the pairs aligned in columns
+        grid = torch.cat([b.float().cpu().expand(-1, 3, -1, -1) for b in groups.values()])
+        save_grid(grid, out / "grid.png", args.n)
+    else:
+        batch = next(iter(groups.values())).float().cpu()
+        save_grid(batch, out / "grid.png", max(1, int(args.n**0.5 + 0.5)))
+    total = sum(len(b) for b in groups.values())
+    print(f"wrote {total} image(s) and grid.png into {out}")
     return 0
 
 
@@ -177,6 +234,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--direction", default="AtoB", help="AtoB, or BtoA for bidirectional methods")
+    p.add_argument(
+        "--to", help="target domain by name (multi-domain methods; two-domain runs accept it too)"
+    )
+    p.add_argument("--label", type=int, help="translate with this class/attribute (E-CDRD)")
+    p.add_argument(
+        "--set", action="append", metavar="ATTR=VALUE", help="target attribute (StarGAN); repeat"
+    )
+    p.add_argument("--device", default="cpu")
+
+    p = sub.add_parser("sample", help="generate images from noise with a trained generator")
+    p.add_argument("run", help="a run folder or a checkpoint file")
+    p.add_argument(
+        "--checkpoint",
+        default="final",
+        choices=("final", "best", "last"),
+        help="which weights of a run folder: final, best (train.best_metric) or last",
+    )
+    p.add_argument("--n", type=int, default=64, help="number of images")
+    p.add_argument("--label", type=int, help="class of every image (label-conditioned methods)")
+    p.add_argument(
+        "--code", action="append", metavar="NAME=VALUE", help="fix a latent code (InfoGAN); repeat"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu")
 
     p = sub.add_parser(
@@ -213,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     handlers = {
         "translate": cmd_translate,
+        "sample": cmd_sample,
         "benchmark": cmd_benchmark,
         "evaluate": cmd_evaluate,
         "models": cmd_models,

@@ -90,8 +90,7 @@ def list_datasets() -> list[dict]:
             "name": n,
             "type": "domain",
             "kind": "classes",
-            "description": d.description
-            + (f" [{why}]" if (why := domain_unavailable(n)) else ""),
+            "description": d.description + (f" [{why}]" if (why := domain_unavailable(n)) else ""),
             "ready": domain_ready(n),
         }
         for n, d in DOMAINS.items()

@@ -89,6 +89,10 @@ ENTRIES: tuple[BenchmarkEntry, ...] = (
         for task in ("mnist2uci", "mnist2mnistm")
         for method in ("cyclegan", "dualgan", "discogan")
     ),
+    # (issue 5: UNIT and DTN entries)
+    # (issue 6: InfoGAN and AC-GAN entries)
+    # (issue 7: StarGAN entries)
+    # (issue 8: CDRD and E-CDRD entries)
     BenchmarkEntry(
         "pix2pix-paper",
         "pix2pix",

@@ -180,7 +180,8 @@ def write_report(run_dir: pathlib.Path | str) -> pathlib.Path:
 
     Contents: a title with the method and task (from the config), the resolved config, loss
     curves from ``log.jsonl`` (one subplot per key prefix before "/", e.g. "g", "d", "lr"), up to
-    eight sample grids in step order and the metric table of ``metrics.json``. Missing parts are
+    eight sample grids in step order, the metric table of ``metrics.json`` and the method's own
+    figures (``figures/NAME.png``, captioned by ``figures/NAME.txt``). Missing parts are
     omitted; a missing `run_dir` raises FileNotFoundError.
     """
     run_dir = pathlib.Path(run_dir)
@@ -235,6 +236,22 @@ def write_report(run_dir: pathlib.Path | str) -> pathlib.Path:
             parts.append(
                 f'<figure><img src="{uri}" alt="samples at step {step}">'
                 f"<figcaption>step {step}</figcaption></figure>"
+            )
+
+    figures = sorted((run_dir / "figures").glob("*.png")) if (run_dir / "figures").is_dir() else []
+    if figures:
+        parts.append("<h2>Figures</h2>")
+        for path in figures:
+            caption_file = path.with_suffix(".txt")
+            caption = (
+                caption_file.read_text(encoding="utf-8", errors="replace").strip()
+                if caption_file.is_file()
+                else path.stem
+            )
+            uri = _png_data_uri(path.read_bytes())
+            parts.append(
+                f'<figure><img src="{uri}" alt="{esc(path.stem)}">'
+                f"<figcaption>{esc(caption)}</figcaption></figure>"
             )
 
     if config_text is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -64,6 +65,9 @@ class Method(nn.Module):
     #: Logged loss terms ("phase/name") that must fall when the method trains on an easy task:
     #: the learning test of every method watches these (usually its reconstruction terms).
     monitored_losses: ClassVar[tuple[str, ...]]
+    #: Keyword conditions ``translate`` accepts besides the direction (e.g. ``("label",)`` for
+    #: E-CDRD's translation with a chosen attribute, ``("attributes",)`` for StarGAN).
+    conditions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any, domains: Sequence[DomainInfo], image_size: int) -> None:
         super().__init__()
@@ -112,6 +116,12 @@ class Method(nn.Module):
 
         return evaluate_translation(self, task, **options)
 
+    def write_figures(self, task: Any, folder: Path) -> None:
+        """Write method-specific figures (``NAME.png`` plus an optional ``NAME.txt`` caption)
+        into `folder` after the final evaluation; the run report embeds them. E.g. a t-SNE of a
+        shared latent space, code traversals."""
+        del task, folder
+
     # ---- inference -------------------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:
         return {name: getattr(self, name) for name in self.network_names}
@@ -120,9 +130,43 @@ class Method(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def translate_tensor(self, x: torch.Tensor, direction: str) -> torch.Tensor:
-        """Translate a batch (N, C, H, W) in [-1, 1] whose sides fit the generator."""
+    def translate_tensor(self, x: torch.Tensor, direction: str, **condition: Any) -> torch.Tensor:
+        """Translate a batch (N, C, H, W) in [-1, 1] whose sides fit the generator.
+
+        `condition` holds only keys listed in ``conditions`` (checked by ``translate``)."""
         raise NotImplementedError(f"{self.name} does not translate images")
+
+    def sample(
+        self,
+        n: int,
+        *,
+        labels: int | Sequence[int] | torch.Tensor | None = None,
+        codes: dict[str, float] | None = None,
+        seed: int | None = None,
+    ) -> torch.Tensor | dict[str, torch.Tensor]:
+        """Generate `n` images (N, C, H, W) in [-1, 1] from noise (generators only).
+
+        Args:
+            labels: one class for all images or one per image (label-conditioned methods).
+            codes: latent code values fixed for all images, by name (e.g. InfoGAN's
+                ``{"c1": 3, "c2": 0.5}``); codes not given are drawn at random.
+            seed: makes the noise reproducible.
+
+        Methods that generate several domains jointly (CDRD) return {domain name: images}.
+        """
+        raise ValueError(f"{self.name} translates images; it does not sample from noise")
+
+    def resolve_direction(self, to: str) -> str:
+        """The direction that translates into `to`: "AtoB"/"BtoA" or a target domain's name."""
+        if to in DIRECTIONS:
+            return to
+        names = [d.name for d in self.domains]
+        if len(names) == 2 and to in names:
+            return "AtoB" if to == names[1] else "BtoA"
+        raise ValueError(
+            f"unknown target {to!r} for {self.name}; accepted: AtoB, BtoA or a domain of this "
+            f"run ({', '.join(names)})"
+        )
 
     def size_multiple(self, direction: str) -> int:
         """Input sides must be multiples of this (inputs are padded to it and cropped back)."""
@@ -142,13 +186,15 @@ class Method(nn.Module):
         return self.domains[0 if direction == "AtoB" else 1].channels
 
     @torch.no_grad()
-    def translate(self, images: Any, direction: str = "AtoB") -> Any:
+    def translate(self, images: Any, direction: str = "AtoB", **condition: Any) -> Any:
         """Translate images of any size.
 
         Args:
             images: a tensor (N, C, H, W) or (C, H, W) in [-1, 1], a PIL image, or a list of PIL
                 images. Channels are converted to what the source domain expects.
-            direction: "AtoB" or, for bidirectional methods, "BtoA".
+            direction: "AtoB" or, for bidirectional methods, "BtoA" (multi-domain methods: the
+                target domain's name).
+            condition: the method's extra conditions (see ``conditions``), e.g. ``label=7``.
 
         Returns:
             The same kind of object as `images`: tensors in [-1, 1] or PIL images.
@@ -156,22 +202,33 @@ class Method(nn.Module):
         from transynth.data import image_to_tensor, tensor_to_image
 
         self.check_direction(direction)
+        unknown = sorted(set(condition) - set(self.conditions))
+        if unknown:
+            accepted = ", ".join(self.conditions) or "none"
+            raise ValueError(
+                f"{self.name} does not take {', '.join(unknown)} when translating; "
+                f"accepted conditions: {accepted}"
+            )
         if isinstance(images, torch.Tensor):
             single = images.dim() == 3
             batch = images.unsqueeze(0) if single else images
-            out = self._translate_any_size(batch, direction)
+            out = self._translate_any_size(batch, direction, condition)
             return out[0] if single else out
         pil_list = images if isinstance(images, (list, tuple)) else [images]
         channels = self.source_channels(direction)
         outs = [
             tensor_to_image(
-                self._translate_any_size(image_to_tensor(im, channels)[None], direction)[0]
+                self._translate_any_size(image_to_tensor(im, channels)[None], direction, condition)[
+                    0
+                ]
             )
             for im in pil_list
         ]
         return outs if isinstance(images, (list, tuple)) else outs[0]
 
-    def _translate_any_size(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+    def _translate_any_size(
+        self, x: torch.Tensor, direction: str, condition: dict[str, Any] | None = None
+    ) -> torch.Tensor:
         was_training = self.training
         self.eval()
         try:
@@ -182,7 +239,7 @@ class Method(nn.Module):
             if ph or pw:  # reflect-pad up to the generator's stride, crop back afterwards
                 mode = "reflect" if ph < h and pw < w else "replicate"
                 x = nn.functional.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2), mode=mode)
-            y = self.translate_tensor(x, direction)
+            y = self.translate_tensor(x, direction, **(condition or {}))
             return y[..., ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w].float().cpu()
         finally:
             self.train(was_training)
@@ -199,7 +256,7 @@ class TwoWayTranslator:
     G_AB: nn.Module
     G_BA: nn.Module
 
-    def translate_tensor(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+    def translate_tensor(self, x: torch.Tensor, direction: str, **condition: Any) -> torch.Tensor:
         return (self.G_AB if direction == "AtoB" else self.G_BA)(x)
 
     def size_multiple(self, direction: str) -> int:

@@ -144,7 +144,7 @@ class Pix2Pix(Method):
         )
         return {"real": 0.5 * real_loss, "fake": 0.5 * fake_loss}
 
-    def translate_tensor(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+    def translate_tensor(self, x: torch.Tensor, direction: str, **condition) -> torch.Tensor:
         return self.G(x)
 
     def size_multiple(self, direction: str) -> int:

@@ -63,11 +63,12 @@ def resolve_device(name: str) -> torch.device:
 
 
 def check_task_fits(method: type[Method], task: TaskData) -> None:
-    needed = method.capabilities.data_kind
-    if task.kind != needed:
+    needed = method.capabilities.data_kinds
+    if task.kind not in needed:
+        kinds = " or ".join(needed)
         raise ConfigError(
-            f"{method.name} trains on {needed} data, but {task.name!r} is {task.kind}; "
-            f"see `transynth datasets` for {needed} tasks"
+            f"{method.name} trains on {kinds} data, but {task.name!r} is {task.kind}; "
+            f"see `transynth datasets` for {kinds} tasks"
         )
 
 
@@ -340,6 +341,7 @@ class Trainer:
             if tc.evaluate:
                 metrics = self.evaluate()
                 self._track_best(metrics)
+                self.write_figures()
             self.write_report()
         D.cleanup(self.dist)
         return self.run_dir
@@ -387,6 +389,14 @@ class Trainer:
             json.dumps({"step": self.step, "metrics": metrics}, indent=2),
         )
         return metrics
+
+    def write_figures(self) -> None:
+        """The method's own figures (t-SNE of latents, traversals) for the report."""
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            self.model.eval()
+            with torch.no_grad():
+                self.model.write_figures(self.task, self.run_dir / "figures")
+            self.model.train()
 
     def write_report(self) -> None:
         from transynth.eval.report import write_report
