@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -148,6 +149,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from transynth.data import build_task
     from transynth.training.checkpoint import atomic_write_text
 
+    if args.inception_weights:  # read by every evaluation that reports Inception FID/KID
+        from transynth.eval.inception import ENV_VAR, load_inception
+
+        load_inception(args.inception_weights)  # fail early, naming the file
+        os.environ[ENV_VAR] = args.inception_weights
     model = transynth.load(args.run, checkpoint=args.checkpoint)
     cfg = model.run_config
     task = build_task(
@@ -271,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="which weights of a run folder: final, best (train.best_metric) or last",
     )
     p.add_argument("--data", help="evaluate on another task or folder than the training one")
+    p.add_argument(
+        "--inception-weights",
+        metavar="FILE",
+        help="local FID Inception-v3 weights (pt_inception-2015-12-05 .pth or .safetensors): "
+        "adds inception_fid / inception_kid",
+    )
 
     p = sub.add_parser("benchmark", help="train and evaluate methods for a fixed budget; one table")
     p.add_argument("names", nargs="*", help="suites (quick, full, extra) or entries; default quick")

@@ -13,6 +13,10 @@ target channels and size: what "doing nothing" scores), ``{dir}/fid`` and ``{dir
 translated and real target test images in the evaluator's penultimate feature space, and
 ``{dir}/fid_baseline`` / ``{dir}/kid_baseline`` for the untranslated source images.
 
+With local Inception weights (``inception_weights=FILE`` or $TRANSYNTH_INCEPTION_WEIGHTS; see
+:mod:`transynth.eval.inception`) every direction, and paired tasks, also get ``inception_fid`` and
+``inception_kid`` between translated and real target images, also on folders with no evaluator.
+
 Evaluator accuracies on their real test split are recorded as ``evaluator/{domain}_test_accuracy``.
 """
 
@@ -25,6 +29,7 @@ import torch
 from torch import nn
 
 from transynth.eval.classifier import EMBEDDED_DOMAINS, DomainClassifier, get_evaluator
+from transynth.eval.inception import inception_features, inception_from_env_or
 from transynth.eval.metrics import (
     classification_accuracy,
     fid_from_features,
@@ -97,12 +102,14 @@ def evaluate_translation(
     max_images: int | None = None,
     batch_size: int = 256,
     evaluator_domain: Mapping[str, str | None] | None = None,
+    inception_weights: str | None = None,
 ) -> dict[str, float]:
     """Scores of `model` (``translate(x, direction)``) on the test split of `task` (``TaskData``).
 
     ``max_images`` keeps the first N test images of each domain (pairs stay aligned).
     ``evaluator_domain`` maps task domain names to the embedded domain whose evaluator judges
     them (for domains derived from a digit domain, e.g. ``{"mnist-edges": "mnist"}``).
+    ``inception_weights`` (else $TRANSYNTH_INCEPTION_WEIGHTS) adds Inception FID/KID.
     Returns a flat ``{name: float}``; see the module docstring for the names and protocols.
     """
     if max_images is not None and max_images < 1:
@@ -110,6 +117,7 @@ def evaluate_translation(
     device = _model_device(model)
     results: dict[str, float] = {}
     evaluators: dict[str, DomainClassifier] = {}
+    inception = inception_from_env_or(inception_weights)
 
     def evaluator(name: str, channels: int) -> DomainClassifier:
         if (name, channels) not in evaluators:
@@ -119,14 +127,18 @@ def evaluate_translation(
         return evaluators[(name, channels)]
 
     if task.kind == "paired":
-        _evaluate_paired(model, task, results, evaluator, max_images, batch_size, evaluator_domain)
+        fake, real = _evaluate_paired(
+            model, task, results, evaluator, max_images, batch_size, evaluator_domain
+        )
+        if inception is not None:
+            results.update(_inception_scores(inception, fake, real, ""))
     elif task.kind == "unpaired":
         caps = getattr(model, "capabilities", None)
         directions = [("AtoB", 0, 1)]
         if bool(getattr(caps, "bidirectional", False)):
             directions.append(("BtoA", 1, 0))
         for direction, src, tgt in directions:
-            _evaluate_unpaired_direction(
+            translated = _evaluate_unpaired_direction(
                 model,
                 task,
                 direction,
@@ -137,7 +149,10 @@ def evaluate_translation(
                 max_images,
                 batch_size,
                 evaluator_domain,
+                need_images=inception is not None,
             )
+            if inception is not None and translated is not None:
+                results.update(_inception_scores(inception, *translated, f"{direction}/"))
     else:
         raise ValueError(f"evaluate_translation needs a paired or unpaired task, got {task.kind!r}")
     return results
@@ -151,7 +166,7 @@ def _evaluate_paired(
     max_images: int | None,
     batch_size: int,
     evaluator_domain: Mapping[str, str | None] | None,
-) -> None:
+) -> tuple[torch.Tensor, torch.Tensor]:
     xa, ya = _limit(*task.test.domain_tensors(0), max_images)
     xb, yb = _limit(*task.test.domain_tensors(1), max_images)
     if len(xa) != len(xb):
@@ -170,12 +185,12 @@ def _evaluate_paired(
     name = evaluator_domain_for(dom_b.name, evaluator_domain)
     labels = yb if bool((yb >= 0).any()) else ya
     if name is None or not bool((labels >= 0).any()):
-        return
+        return fake, xb
     ev = evaluator(name, dom_b.channels)
-    if not _labels_usable(labels, ev):
-        return
-    results["fcn_accuracy"] = classification_accuracy(ev.logits(fake, batch_size), labels)
-    results["fcn_accuracy_real"] = classification_accuracy(ev.logits(xb, batch_size), labels)
+    if _labels_usable(labels, ev):
+        results["fcn_accuracy"] = classification_accuracy(ev.logits(fake, batch_size), labels)
+        results["fcn_accuracy_real"] = classification_accuracy(ev.logits(xb, batch_size), labels)
+    return fake, xb
 
 
 def _evaluate_unpaired_direction(
@@ -189,14 +204,18 @@ def _evaluate_unpaired_direction(
     max_images: int | None,
     batch_size: int,
     evaluator_domain: Mapping[str, str | None] | None,
-) -> None:
+    need_images: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Evaluator-space scores of one direction; returns (translated, real target) images."""
     tgt_info = task.domains[tgt]
     name = evaluator_domain_for(tgt_info.name, evaluator_domain)
-    if name is None:
-        return  # no evaluator for the target domain: nothing this module can judge
+    if name is None and not need_images:
+        return None  # no evaluator for the target domain and no Inception: nothing to judge
     xs, ys = _limit(*task.test.domain_tensors(src), max_images)
     xt, _ = _limit(*task.test.domain_tensors(tgt), max_images)
     fake = _translate(model, xs, direction, batch_size, _model_device(model))
+    if name is None:
+        return fake, xt
     ev = evaluator(name, tgt_info.channels)
     results[f"{direction}/num_images"] = float(len(xs))
     if _labels_usable(ys, ev):
@@ -212,3 +231,16 @@ def _evaluate_unpaired_direction(
         results[f"{direction}/kid"] = kid_from_features(f_fake, f_real)
         results[f"{direction}/fid_baseline"] = fid_from_features(f_base, f_real)
         results[f"{direction}/kid_baseline"] = kid_from_features(f_base, f_real)
+    return fake, xt
+
+
+def _inception_scores(
+    net: Any, fake: torch.Tensor, real: torch.Tensor, prefix: str
+) -> dict[str, float]:
+    if min(len(fake), len(real)) < 2:
+        return {}
+    f_fake, f_real = inception_features(net, fake), inception_features(net, real)
+    return {
+        f"{prefix}inception_fid": fid_from_features(f_fake, f_real),
+        f"{prefix}inception_kid": kid_from_features(f_fake, f_real),
+    }
