@@ -5,7 +5,8 @@ metric documents the range it works in. Per-image metrics (L1, PSNR, SSIM) are a
 batch, so a weighted mean of batch results (weights = batch sizes) equals the metric on the union.
 Feature-space metrics (FID, KID) take (N, D) feature matrices from any extractor; the toolkit uses
 the penultimate layer of its domain evaluators (see :mod:`transynth.eval.classifier`), so values
-are comparable between runs that share an evaluator, not with Inception-based published numbers.
+are comparable between runs that share an evaluator, not with Inception-based published numbers
+(for those, see :mod:`transynth.eval.inception`).
 """
 
 from __future__ import annotations
