@@ -205,6 +205,12 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_recompose(args: argparse.Namespace) -> int:
+    from transynth.recompose import cli as recompose_cli
+
+    return recompose_cli.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="transynth", description="Transfer learning for visual synthesis."
@@ -290,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", help="results JSON (default OUT/benchmark.json); .md/.html beside")
     p.add_argument("--steps", type=int, help="override every entry's step count")
 
+    from transynth.recompose import cli as recompose_cli  # cheap: the package imports lazily
+
+    recompose_cli.add_parser(sub)
     sub.add_parser("models", help="the methods and the lecture's comparison table")
     sub.add_parser("datasets", help="embedded datasets and tasks, and whether each is ready")
     return parser
@@ -307,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {
         "translate": cmd_translate,
         "sample": cmd_sample,
+        "recompose": _run_recompose,
         "benchmark": cmd_benchmark,
         "evaluate": cmd_evaluate,
         "models": cmd_models,
