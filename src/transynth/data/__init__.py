@@ -13,6 +13,7 @@ from .cache import cache_dir
 from .domains import DOMAINS, domain_ready, domain_unavailable, load_domain
 from .folders import LAYOUT_HELP, LAYOUTS, build_folder_task, detect_layout
 from .imageio import image_to_tensor, load_image, save_grid, tensor_to_image
+from .multidomain import MULTIDOMAIN_DESCRIPTIONS, MULTIDOMAIN_KINDS, STYLE_DOMAINS
 from .tasks import DESCRIPTIONS, PAIRED, UNPAIRED, build_embedded, task_names, task_ready
 from .types import KINDS, DomainInfo, SampleIndex, SplitDataset, TaskData
 
@@ -95,12 +96,12 @@ def list_datasets() -> list[dict]:
         }
         for n, d in DOMAINS.items()
     ]
-    for n in [*UNPAIRED, *PAIRED]:
+    for n in [*UNPAIRED, *PAIRED, *MULTIDOMAIN_DESCRIPTIONS]:
         out.append(
             {
                 "name": n,
                 "type": "task",
-                "kind": "unpaired" if n in UNPAIRED else "paired",
+                "kind": MULTIDOMAIN_KINDS.get(n, "unpaired" if n in UNPAIRED else "paired"),
                 "description": DESCRIPTIONS[n],
                 "ready": task_ready(n),
             }
@@ -124,8 +125,8 @@ def prepare(names: list[str] | None = None) -> None:
             domain_arrays(n)
         elif n in PAIRED:
             paired_arrays(n)
-        elif n in UNPAIRED:
-            for d in UNPAIRED[n]:
+        elif n in UNPAIRED or n in MULTIDOMAIN_DESCRIPTIONS:
+            for d in UNPAIRED.get(n, STYLE_DOMAINS):
                 domain_arrays(d)
         else:
             raise ValueError(f"unknown embedded dataset {n!r}; known: {', '.join(task_names())}")

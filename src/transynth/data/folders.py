@@ -339,7 +339,7 @@ def _attributes(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -
     return TaskData(
         root.name,
         "attributes",
-        (info(root.name, c),),
+        (info(root.name, c, names),),  # attribute names: methods see only the domains
         size,
         FolderAttributesDataset([paths[i] for i in tr], values[tr], root.name, size, c, True, seed),
         FolderAttributesDataset(

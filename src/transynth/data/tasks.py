@@ -20,6 +20,7 @@ from .domains import (
 )
 from .embedded import mnist, paired_tasks
 from .imageio import resize_uint8
+from .multidomain import MULTIDOMAIN_DESCRIPTIONS, build_multidomain, multidomain_ready
 from .types import DomainInfo, TaskData
 
 
@@ -65,12 +66,13 @@ DESCRIPTIONS = {
     "edges2mnist": "paired: binary outline of an MNIST digit (A) -> the digit (B); 4,000/1,000",
     "sans2serif": "paired, 32x32: a digit in DejaVu Sans black on white (A) -> the same digit, "
     "pose and scale in DejaVu Serif Bold, dark blue on cream (B); 4,000/1,000",
+    **MULTIDOMAIN_DESCRIPTIONS,
 }
 
 
 def task_names() -> list[str]:
     """All embedded task names: translation tasks then the per-domain classes tasks."""
-    return [*UNPAIRED, *PAIRED, *DOMAINS]
+    return [*UNPAIRED, *PAIRED, *MULTIDOMAIN_DESCRIPTIONS, *DOMAINS]
 
 
 def paired_arrays(name: str) -> dict[str, np.ndarray]:
@@ -85,6 +87,8 @@ def task_ready(name: str) -> bool:
         return domain_ready(name)
     if name in UNPAIRED:
         return all(domain_ready(d) for d in UNPAIRED[name])
+    if name in MULTIDOMAIN_DESCRIPTIONS:
+        return multidomain_ready(name)
     spec = PAIRED[name]
     return cache.is_cached(f"task-{name}", spec.version)
 
@@ -96,6 +100,8 @@ def _digits(name: str, channels: int) -> DomainInfo:
 
 def build_embedded(name: str, image_size: int, channels: int | None = None) -> TaskData:
     """TaskData of an embedded task (images resized to image_size and kept in memory)."""
+    if name in MULTIDOMAIN_DESCRIPTIONS:
+        return build_multidomain(name, image_size, channels)
     if name in DOMAINS:
         c = channels or DOMAINS[name].channels
         splits = {

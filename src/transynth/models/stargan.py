@@ -1,0 +1,655 @@
+"""StarGAN: one generator that translates among many domains, conditioned on the target label.
+
+Choi, Choi, Kim, Ha, Kim, Choo. "StarGAN: Unified Generative Adversarial Networks for
+Multi-Domain Image-to-Image Translation." CVPR 2018.
+
+Paper -> code (the lecture's notation in brackets):
+    x, c, c'       a real image ``batch["image"]``, a target label ``c_trg`` and the real
+                   image's own label ``c_org`` (one-hot domain, or the 0/1 attribute vector)
+    G(x, c)        ``G``: the label is tiled spatially and concatenated to the image channels
+    D_src, D_cls   ``D``: one trunk, two heads (PatchGAN real/fake scores, label logits)
+    Eq. 1 / 8      adversarial loss, WGAN-GP: D minimises -D_src(x) + D_src(G(x, c))
+                   + lambda_gp (||grad D_src(x_hat)|| - 1)^2 (``lambda_gp`` 10); G minimises
+                   -D_src(G(x, c))
+    Eq. 2          L_cls^r = -log D_cls(c'|x) on real images with their own labels (D's term)
+    Eq. 3          L_cls^f = -log D_cls(c|G(x, c)) on fakes with the target labels (G's term),
+                   both weighted by ``lambda_cls`` 1; softmax cross-entropy for single-label
+                   domains, per-attribute sigmoid cross-entropy (summed) for attributes
+    Eq. 4          L_rec = |x - G(G(x, c), c')|_1, weight ``lambda_rec`` 10 [L_cyc]
+    Sec. 3.2       the mask vector m: with several datasets whose label sets differ, the label
+                   is c~ = [c_1, ..., c_n, m] with m one-hot over the datasets; only the known
+                   part is set and only it enters L_cls (``model.datasets``, :class:`LabelSpace`)
+
+Architecture (appendix, Table 4/5): G = conv7-64, two 4x4 stride-2 downsamplings (128, 256),
+``n_blocks`` 6 residual blocks, two 4x4 stride-2 transposed convs, conv7 + tanh, instance norm
+(with affine parameters) everywhere but the output. D = ``d_layers`` 6 4x4 stride-2 convs
+(64 doubling to 2048), LeakyReLU 0.01, no normalisation; D_src a 3x3 conv to one score per patch,
+D_cls a conv with kernel image_size / 2**d_layers to the label logits.
+
+Defaults (the paper's): Adam lr 1e-4 for G and D, betas (0.5, 0.999), n_critic 5 (D is updated
+on every batch, G on every 5th), batch 16, 128x128, 200k iterations with the lr linearly decayed
+over the last 100k (``train.decay_start`` 0.5). Target labels are the batch's real labels
+shuffled (the reference code's ``label_org[randperm]``), so targets follow the data's label
+distribution.
+
+How n_critic maps onto the step protocol: one training step is one batch (one D update, as one
+iteration of the reference code); ``phases(step)`` is ``("d", "g")`` on every ``n_critic``-th
+step and ``("d",)`` otherwise, so 200k steps are 200k D updates and 40k G updates.
+
+Translation: ``translate(x, "printed-digits")`` (single-label domains; "AtoB"/"BtoA" name the
+second/first domain) or ``translate(x, attributes={"colour": "red", "thick": 1})``: attributes
+not given keep the values D_cls reads off the input (the input's own label, which an arbitrary
+image does not carry). ``colour=red`` is read as the one-hot group ``colour_*``: ``colour_red``
+set, the other ``colour_*`` cleared.
+
+Data: ``digit-styles`` / ``digit-attributes`` (embedded), a folder per domain
+(``--data DIR --data.layout=domains``), or an attribute folder (CelebA's list_attr_celeba.txt or
+a CSV ``file,attr1,attr2,...``). A method is built from the task's domains only, so an attribute
+task passes its attribute names in its single domain's ``class_names`` (the embedded
+``digit-attributes`` and attribute folders do so).
+
+Deliberate departures: instance norm is computed as ``GroupNorm(C, C)`` (the same function, with
+affine parameters) without running statistics: torch's eager channels_last InstanceNorm2d gives
+wrong CPU gradients at batch 1, and the reference code's running statistics are unused in its
+train-mode testing; weights keep PyTorch's default initialisation (as the reference code).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from transynth.capabilities import Capabilities
+from transynth.data.types import DomainInfo
+from transynth.losses import gradient_penalty
+from transynth.models.base import Method, OptimizerSpec, columns_grid
+from transynth.registry import register_model
+
+LABEL_KINDS = ("domains", "attributes")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+# --------------------------------------------------------------------------------------------
+# Labels: single-label domains, multi-label attributes, and the mask vector over datasets
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """The labels of one dataset: single-label ``domains`` or multi-label ``attributes``."""
+
+    name: str
+    kind: str  # "domains" | "attributes"
+    names: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> LabelSet:
+        """``NAME=KIND:label1,label2,...`` (e.g. ``rafd=domains:angry,happy,neutral``)."""
+        head, sep, labels = text.partition(":")
+        name, _, kind = head.rpartition("=")
+        names = tuple(x.strip() for x in labels.split(",") if x.strip())
+        if not sep or not name or kind not in LABEL_KINDS or not names:
+            raise ValueError(
+                f"model.datasets entry {text!r}: expected NAME=KIND:label1,label2,... with KIND "
+                f"one of {', '.join(LABEL_KINDS)}, e.g. celeba=attributes:Black_Hair,Male"
+            )
+        if len(set(names)) != len(names):
+            raise ValueError(f"model.datasets entry {text!r} repeats a label name")
+        return cls(name.strip(), kind, names)
+
+
+class LabelSpace:
+    """The label vector c~ = [c_1, ..., c_n, m] of G's input and the D_cls logits [c_1..c_n].
+
+    With one dataset there is no mask (m is empty): c~ is the domain one-hot or the attribute
+    vector, as in single-dataset StarGAN.
+    """
+
+    def __init__(self, sets: Sequence[LabelSet]) -> None:
+        if not sets:
+            raise ValueError("StarGAN needs at least one label set")
+        self.sets = tuple(sets)
+        self.mask = len(self.sets) > 1
+        sizes = [len(s.names) for s in self.sets]
+        self.offsets = [sum(sizes[:k]) for k in range(len(sizes))]
+        self.cls_dim = sum(sizes)
+        self.dim = self.cls_dim + (len(self.sets) if self.mask else 0)
+
+    def span(self, k: int) -> slice:
+        return slice(self.offsets[k], self.offsets[k] + len(self.sets[k].names))
+
+    def own(self, k: int, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Dataset k's label block of a batch: one-hot domains or the attribute vector."""
+        s = self.sets[k]
+        if s.kind == "domains":
+            if "domain" not in batch:
+                raise ValueError(f"label set {s.name!r} is single-label: batches need 'domain'")
+            return F.one_hot(batch["domain"].long(), len(s.names)).float()
+        if "attrs" not in batch:
+            raise ValueError(f"label set {s.name!r} holds attributes: batches need 'attrs'")
+        attrs = batch["attrs"].float()
+        if attrs.shape[1] != len(s.names):
+            raise ValueError(
+                f"label set {s.name!r} has {len(s.names)} attributes, batch attrs have "
+                f"{attrs.shape[1]}"
+            )
+        return attrs
+
+    def vector(self, k: int, block: torch.Tensor) -> torch.Tensor:
+        """c~ for dataset k: its block in place, zeros for the other datasets, mask one-hot k."""
+        n = block.shape[0]
+        c = block.new_zeros(n, self.dim)
+        c[:, self.span(k)] = block
+        if self.mask:
+            c[:, self.cls_dim + k] = 1.0
+        return c
+
+    def cls_loss(self, logits: torch.Tensor, k: int, block: torch.Tensor) -> torch.Tensor:
+        """-log D_cls(labels | x) on dataset k's part only (the reference code's losses)."""
+        part = logits[:, self.span(k)].float()
+        if self.sets[k].kind == "domains":
+            return F.cross_entropy(part, block.argmax(1))
+        return F.binary_cross_entropy_with_logits(part, block, reduction="sum") / part.shape[0]
+
+    def predict(self, logits: torch.Tensor, k: int) -> torch.Tensor:
+        """D_cls's reading of dataset k's block: one-hot argmax or sigmoid > 0.5."""
+        part = logits[:, self.span(k)].float()
+        if self.sets[k].kind == "domains":
+            return F.one_hot(part.argmax(1), part.shape[1]).float()
+        return (part > 0).float()
+
+
+def attribute_groups(names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """One-hot groups among attribute names: ``colour_red, colour_green`` -> {"colour": {"red":
+    "colour_red", "green": "colour_green"}} (a prefix shared by at least two names, itself not
+    an attribute)."""
+    groups: dict[str, dict[str, str]] = {}
+    for n in names:
+        prefix, sep, value = n.rpartition("_")
+        if sep and prefix and value:
+            groups.setdefault(prefix, {})[value] = n
+    return {g: v for g, v in groups.items() if len(v) >= 2 and g not in names}
+
+
+def _binary(value: Any, name: str, accepted: str) -> float:
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and value in (0, 1)):
+        return float(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return 1.0
+    if text in _FALSE:
+        return 0.0
+    raise ValueError(f"attribute {name}={value!r}: expected 0 or 1; {accepted}")
+
+
+def attribute_updates(names: Sequence[str], settings: Mapping[str, Any]) -> dict[int, float]:
+    """Index -> value updates of an attribute vector from user settings.
+
+    ``NAME=0/1`` sets one attribute; ``GROUP=VALUE`` sets ``GROUP_VALUE`` to 1 and clears the
+    group's other members. Unknown names or values raise ValueError listing what is accepted.
+    """
+    names = list(names)
+    groups = attribute_groups(names)
+    accepted = "accepted: " + ", ".join(
+        [f"{n}=0|1" for n in names] + [f"{g}={'|'.join(v)}" for g, v in groups.items()]
+    )
+    out: dict[int, float] = {}
+    for key, value in settings.items():
+        if key in names:
+            out[names.index(key)] = _binary(value, key, accepted)
+        elif key in groups:
+            members = groups[key]
+            choice = str(value).strip()
+            if choice not in members:
+                raise ValueError(
+                    f"attribute group {key}={value!r}: accepted values {', '.join(members)}"
+                )
+            for v, n in members.items():
+                out[names.index(n)] = 1.0 if v == choice else 0.0
+        else:
+            raise ValueError(f"unknown attribute {key!r}; {accepted}")
+    return out
+
+
+def attribute_edits(names: Sequence[str], c_org: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+    """Single-attribute edits of label vectors (N, A): every value of each one-hot group
+    (``colour=red``: that member set, the others cleared), then each other attribute flipped
+    (``thick flipped``). Returns (edit name, target vectors) pairs."""
+    names = list(names)
+    groups = attribute_groups(names)
+    grouped = {n for members in groups.values() for n in members.values()}
+    out = []
+    for g, members in groups.items():
+        for v in members:
+            block = c_org.clone()
+            for i, val in attribute_updates(names, {g: v}).items():
+                block[:, i] = val
+            out.append((f"{g}={v}", block))
+    for i, n in enumerate(names):
+        if n not in grouped:
+            block = c_org.clone()
+            block[:, i] = 1.0 - block[:, i]
+            out.append((f"{n} flipped", block))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Networks (appendix of the paper)
+
+
+def _instance_norm(ch: int) -> nn.Module:
+    # Instance norm with affine parameters, written as GroupNorm with one channel per group (the
+    # same function): torch's eager channels_last InstanceNorm2d gives wrong gradients on CPU at
+    # batch 1 (see trainer._check_channels_last); GroupNorm does not.
+    return nn.GroupNorm(ch, ch, affine=True)
+
+
+class StarResidualBlock(nn.Module):
+    """conv3-IN-ReLU-conv3-IN plus the identity (zero padding, as the reference code)."""
+
+    def __init__(self, ch: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [
+            nn.Conv2d(ch, ch, 3, 1, 1, bias=False),
+            _instance_norm(ch),
+            nn.ReLU(inplace=True),
+        ]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        layers += [nn.Conv2d(ch, ch, 3, 1, 1, bias=False), _instance_norm(ch)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class StarGenerator(nn.Module):
+    """G(x, c): the label c tiled over the image and concatenated to its channels."""
+
+    size_multiple = 4
+
+    def __init__(
+        self, channels: int, c_dim: int, ngf: int = 64, n_blocks: int = 6, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [
+            nn.Conv2d(channels + c_dim, ngf, 7, 1, 3, bias=False),
+            _instance_norm(ngf),
+            nn.ReLU(inplace=True),
+        ]
+        ch = ngf
+        for _ in range(2):
+            layers += [
+                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
+                _instance_norm(ch * 2),
+                nn.ReLU(inplace=True),
+            ]
+            ch *= 2
+        layers += [StarResidualBlock(ch, dropout) for _ in range(n_blocks)]
+        for _ in range(2):
+            layers += [
+                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
+                _instance_norm(ch // 2),
+                nn.ReLU(inplace=True),
+            ]
+            ch //= 2
+        layers += [nn.Conv2d(ch, channels, 7, 1, 3, bias=False), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        tiled = c.to(x.dtype).view(c.shape[0], c.shape[1], 1, 1).expand(-1, -1, *x.shape[-2:])
+        return self.model(torch.cat([x, tiled], dim=1))
+
+
+class StarDiscriminator(nn.Module):
+    """PatchGAN trunk with D_src (a score per patch) and D_cls (label logits) heads."""
+
+    def __init__(
+        self, channels: int, c_dim: int, image_size: int, ndf: int = 64, n_layers: int = 6
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 4, 2, 1), nn.LeakyReLU(0.01)]
+        ch = ndf
+        for _ in range(1, n_layers):
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1), nn.LeakyReLU(0.01)]
+            ch *= 2
+        self.trunk = nn.Sequential(*layers)
+        self.src = nn.Conv2d(ch, 1, 3, 1, 1, bias=False)
+        self.cls = nn.Conv2d(ch, c_dim, image_size // 2**n_layers, bias=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.trunk(x)
+        return self.src(h), self.cls(h).flatten(1)
+
+
+# --------------------------------------------------------------------------------------------
+# The method
+
+
+@dataclass(frozen=True)
+class StarGANConfig:
+    ngf: int = 64
+    ndf: int = 64
+    n_blocks: int = 6  # residual blocks of G (the paper's, at 128 px)
+    d_layers: int = 6  # stride-2 convs of D; image_size / 2**d_layers must be >= 1
+    dropout: float = 0.0  # in G's residual blocks (not in the paper)
+    lambda_cls: float = 1.0
+    lambda_rec: float = 10.0
+    lambda_gp: float = 10.0
+    n_critic: int = 5  # D updates per G update
+    lr: float = 1e-4  # G and D
+    beta1: float = 0.5
+    beta2: float = 0.999
+    #: Mask-vector training over several datasets: ``NAME=KIND:label1,label2,...`` per dataset
+    #: (KIND domains|attributes), datasets separated by ";"; batches carry "dataset" (its index
+    #: here; absent = 0) and that dataset's "domain" or "attrs". Empty: the task's own labels,
+    #: no mask. (A string, not a list: the trainer compares configs through JSON on resume.)
+    datasets: str = ""
+
+    def label_sets(self) -> list[LabelSet]:
+        return [LabelSet.parse(t) for t in self.datasets.split(";") if t.strip()]
+
+    def __post_init__(self) -> None:
+        from transynth.config import _check
+
+        _check(
+            self.n_blocks >= 0 and self.ngf >= 1 and self.ndf >= 1 and self.d_layers >= 1,
+            "model.n_blocks/ngf/ndf/d_layers",
+            (self.n_blocks, self.ngf, self.ndf, self.d_layers),
+            "n_blocks >= 0, ngf >= 1, ndf >= 1, d_layers >= 1",
+        )
+        _check(
+            min(self.lambda_cls, self.lambda_rec, self.lambda_gp) >= 0,
+            "model.lambda_cls/rec/gp",
+            (self.lambda_cls, self.lambda_rec, self.lambda_gp),
+            "non-negative weights",
+        )
+        _check(self.n_critic >= 1, "model.n_critic", self.n_critic, "an integer >= 1")
+        _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
+        _check(self.lr > 0, "model.lr", self.lr, "a positive number")
+        try:
+            sets = self.label_sets()
+        except ValueError as err:
+            _check(False, "model.datasets", self.datasets, str(err))
+        _check(
+            len({s.name for s in sets}) == len(sets),
+            "model.datasets",
+            self.datasets,
+            "distinct dataset names",
+        )
+
+
+def _task_labels(domains: Sequence[DomainInfo]) -> LabelSet:
+    """The label set of a task: its domains (>= 2) or the attributes of its single domain."""
+    if len(domains) >= 2:
+        return LabelSet("domains", "domains", tuple(d.name for d in domains))
+    if len(domains) == 1 and domains[0].class_names:
+        return LabelSet(domains[0].name, "attributes", tuple(domains[0].class_names))
+    raise ValueError(
+        "stargan needs a domains task (two or more domains, e.g. digit-styles or a folder per "
+        "domain) or an attributes task whose domain lists the attribute names (e.g. "
+        "digit-attributes, a CelebA/CSV attribute folder)"
+    )
+
+
+@register_model("stargan")
+class StarGAN(Method):
+    Config = StarGANConfig
+    capabilities = Capabilities(
+        translates=True,
+        paired=False,
+        multi_domain=True,
+        bidirectional=True,
+        joint_representation=False,
+        disentangles=False,  # the lecture's table: no disentanglement column entry for StarGAN
+        data_kind=("domains", "attributes"),
+    )
+    default_task = "digit-styles"
+    network_names = ("G", "D")
+    monitored_losses = ("g/rec",)
+    conditions = ("attributes",)
+
+    def __init__(self, config: StarGANConfig, domains: Sequence[DomainInfo], image_size: int):
+        super().__init__(config, domains, image_size)
+        c = config
+        channels = {d.channels for d in self.domains}
+        if len(channels) != 1:
+            raise ValueError(
+                "stargan's one generator needs every domain at the same channel count, got "
+                f"{[(d.name, d.channels) for d in self.domains]}; set data.channels=3"
+            )
+        self.channels = channels.pop()
+        if c.d_layers > 0 and image_size // 2**c.d_layers < 1:
+            raise ValueError(
+                f"model.d_layers={c.d_layers} halves image_size {image_size} below 1 pixel; "
+                f"use d_layers <= {int(math.log2(image_size))}"
+            )
+        sets = c.label_sets() or [_task_labels(self.domains)]
+        self.labels = LabelSpace(sets)
+        self.G = StarGenerator(self.channels, self.labels.dim, c.ngf, c.n_blocks, c.dropout)
+        self.D = StarDiscriminator(
+            self.channels, self.labels.cls_dim, image_size, c.ndf, c.d_layers
+        )
+        # The batch's dataset, its own labels and the step's targets, shared by the D and G
+        # phases of one step (the reference code uses one target per iteration for both).
+        self._targets: tuple[int, torch.Tensor, torch.Tensor, int] | None = None
+
+    # ---- labels --------------------------------------------------------------------------
+    @property
+    def domain_mode(self) -> bool:
+        """Single dataset of single-label domains (``translate(x, "domain-name")``)."""
+        return not self.labels.mask and self.labels.sets[0].kind == "domains"
+
+    def _labels_of(self, batch: dict[str, torch.Tensor]) -> tuple[int, torch.Tensor, torch.Tensor]:
+        """(dataset k, c_org block, c_trg block) of a batch; targets are drawn once per step."""
+        key = id(batch["image"])
+        if self._targets is not None and self._targets[3] == key:
+            return self._targets[:3]
+        k = 0
+        if "dataset" in batch:
+            ids = batch["dataset"].long().unique()
+            if len(ids) != 1 or not 0 <= int(ids[0]) < len(self.labels.sets):
+                raise ValueError(
+                    f"a batch must come from one dataset of model.datasets (0..."
+                    f"{len(self.labels.sets) - 1}), got dataset ids {ids.tolist()}"
+                )
+            k = int(ids[0])
+        c_org = self.labels.own(k, batch).to(batch["image"].device)
+        # Targets: the batch's own labels shuffled (reference code), so they follow the data.
+        c_trg = c_org[torch.randperm(len(c_org)).to(c_org.device)]
+        self._targets = (k, c_org, c_trg, key)
+        return k, c_org, c_trg
+
+    # ---- training ------------------------------------------------------------------------
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        c = self.config
+        betas = (c.beta1, c.beta2)
+        return {"d": OptimizerSpec(("D",), c.lr, betas), "g": OptimizerSpec(("G",), c.lr, betas)}
+
+    def phases(self, step: int) -> tuple[str, ...]:
+        # D on every batch, G after every n_critic-th D update (reference: (i+1) % n_critic).
+        return ("d", "g") if (step + 1) % self.config.n_critic == 0 else ("d",)
+
+    def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if phase == "d":
+            return self.d_step(batch)
+        if phase == "g":
+            losses = self.g_step(batch)
+            self._targets = None  # the step is over: the next batch draws new targets
+            return losses
+        raise ValueError(f"stargan has phases d and g, not {phase!r}")
+
+    def d_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        c = self.config
+        x = batch["image"]
+        k, c_org, c_trg = self._labels_of(batch)
+        src_real, cls_real = self.D(x)
+        with torch.no_grad():  # D's phase: G is fixed, its output a constant input to D
+            fake = self.G(x, self.labels.vector(k, c_trg))
+        src_fake, _ = self.D(fake)
+        losses = {
+            "real": -src_real.float().mean(),  # WGAN critic: raise D_src on real ...
+            "fake": src_fake.float().mean(),  # ... lower it on fakes
+            "cls": c.lambda_cls * self.labels.cls_loss(cls_real, k, c_org),  # Eq. 2
+        }
+        if c.lambda_gp > 0:
+            losses["gp"] = c.lambda_gp * gradient_penalty(lambda v: self.D(v)[0], x, fake)
+        if "g" not in self.phases(self.global_step):
+            self._targets = None
+        return losses
+
+    def g_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        c = self.config
+        x = batch["image"]
+        k, c_org, c_trg = self._labels_of(batch)
+        fake = self.G(x, self.labels.vector(k, c_trg))  # G(x, c); D is frozen in this phase
+        src_fake, cls_fake = self.D(fake)
+        rec = self.G(fake, self.labels.vector(k, c_org))  # G(G(x, c), c')
+        return {
+            "gan": -src_fake.float().mean(),
+            "cls": c.lambda_cls * self.labels.cls_loss(cls_fake, k, c_trg),  # Eq. 3
+            "rec": c.lambda_rec * F.l1_loss(rec.float(), x.float()),  # Eq. 4
+        }
+
+    # ---- inference -----------------------------------------------------------------------
+    def size_multiple(self, direction: str) -> int:
+        return StarGenerator.size_multiple
+
+    def source_channels(self, direction: str) -> int:
+        return self.channels
+
+    def _domain_names(self) -> list[str]:
+        return [n for s in self.labels.sets if s.kind == "domains" for n in s.names]
+
+    def _target_domain(self, direction: str) -> tuple[int, int] | None:
+        """(dataset, index) of a named target domain; None for "AtoB"/"BtoA" without domains."""
+        if self.domain_mode and direction in ("AtoB", "BtoA"):
+            return 0, 1 if direction == "AtoB" else 0
+        for k, s in enumerate(self.labels.sets):
+            if s.kind == "domains" and direction in s.names:
+                return k, s.names.index(direction)
+        if direction in ("AtoB", "BtoA") or any(
+            direction == s.name for s in self.labels.sets if s.kind == "attributes"
+        ):
+            return None
+        raise ValueError(self._direction_help(direction))
+
+    def _direction_help(self, direction: str) -> str:
+        names = self._domain_names()
+        attr_sets = [s for s in self.labels.sets if s.kind == "attributes"]
+        accepted = ", ".join(names) if names else "AtoB (the attributes given)"
+        if attr_sets:
+            accepted += "; attribute targets via attributes={...} / --set ATTR=VALUE"
+        return f"unknown target {direction!r} for stargan; accepted: {accepted}"
+
+    def check_direction(self, direction: str) -> None:
+        self._target_domain(direction)
+
+    def resolve_direction(self, to: str) -> str:
+        self._target_domain(to)
+        return to
+
+    def target_labels(
+        self,
+        x: torch.Tensor,
+        direction: str = "AtoB",
+        attributes: Mapping[str, Any] | None = None,
+    ) -> torch.Tensor:
+        """c~ for translating `x` to a named domain and/or with attribute settings.
+
+        Attributes not set keep the values D_cls reads off `x`."""
+        target = self._target_domain(direction)
+        attributes = dict(attributes or {})
+        n = x.shape[0]
+        if target is not None and not attributes:
+            k, j = target
+            block = torch.zeros(n, len(self.labels.sets[k].names), device=x.device)
+            block[:, j] = 1.0
+            return self.labels.vector(k, block)
+        attr_sets = [k for k, s in enumerate(self.labels.sets) if s.kind == "attributes"]
+        if not attr_sets:
+            raise ValueError(
+                f"this stargan run translates between domains ({', '.join(self._domain_names())})"
+                "; it takes no attributes: give the target domain instead (--to NAME)"
+            )
+        if target is not None:
+            raise ValueError("give either a target domain or attributes, not both")
+        k = attr_sets[0]
+        if len(attr_sets) > 1:  # mask mode: the dataset whose names the settings use
+            owners = [
+                i
+                for i in attr_sets
+                if set(attributes)
+                <= set(self.labels.sets[i].names) | set(attribute_groups(self.labels.sets[i].names))
+            ]
+            if not owners:
+                raise ValueError(
+                    f"attributes {sorted(attributes)} do not all belong to one dataset of "
+                    f"model.datasets ({', '.join(self.labels.sets[i].name for i in attr_sets)})"
+                )
+            k = owners[0]
+        updates = attribute_updates(self.labels.sets[k].names, attributes)
+        block = self.labels.predict(self.D(x)[1], k)
+        for i, v in updates.items():
+            block[:, i] = v
+        return self.labels.vector(k, block)
+
+    def translate_tensor(self, x: torch.Tensor, direction: str, **condition: Any) -> torch.Tensor:
+        c = self.target_labels(x, direction, condition.get("attributes"))
+        return self.G(x, c)
+
+    @torch.no_grad()
+    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """Rows: the input, then its translation to every domain (or with each attribute set
+        to 1 / flipped), then the reconstruction from the first translation."""
+        x = batch["image"]
+        k, c_org, _ = self._labels_of(batch)
+        self._targets = None
+        cols = [x]
+        first = None
+        for block in self._edits(c_org, k):
+            y = self.G(x, self.labels.vector(k, block))
+            first = y if first is None else first
+            cols.append(y)
+        cols.append(self.G(first, self.labels.vector(k, c_org)))
+        return columns_grid(cols)
+
+    def _edits(self, c_org: torch.Tensor, k: int) -> list[torch.Tensor]:
+        """Target blocks shown per input: each domain, or each attribute edit."""
+        s = self.labels.sets[k]
+        if s.kind == "domains":
+            n, m = c_org.shape
+            return [F.one_hot(torch.full((n,), j), m).float().to(c_org) for j in range(m)]
+        return [block for _, block in attribute_edits(s.names, c_org)]
+
+    # ---- evaluation and figures ----------------------------------------------------------
+    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
+        from transynth.eval.multidomain import evaluate_attributes, evaluate_domains
+
+        if self.labels.mask:
+            raise ValueError(
+                "evaluation of a mask-vector (model.datasets) run is not supported: evaluate "
+                "each dataset with its own single-dataset run"
+            )
+        if task.kind == "domains":
+            return evaluate_domains(self, task, **options)
+        if task.kind == "attributes":
+            return evaluate_attributes(self, task, **options)
+        raise ValueError(f"stargan evaluates domains or attributes tasks, not {task.kind}")
+
+    def write_figures(self, task: Any, folder: Path) -> None:
+        from transynth.eval.multidomain import translation_grid
+
+        if self.labels.mask:
+            return
+        grid, nrow, caption = translation_grid(self, task)
+        from transynth.eval.figures import save_figure
+
+        save_figure(folder, "stargan_all_targets", grid, caption, nrow)
