@@ -44,8 +44,9 @@ def tsne_embedding(features: np.ndarray, seed: int = 0) -> np.ndarray:
     from sklearn.manifold import TSNE
 
     x = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
-    if x.shape[1] > 50:
-        x = PCA(50, random_state=seed).fit_transform(x)
+    components = min(50, *x.shape)
+    if x.shape[1] > components:
+        x = PCA(components, random_state=seed).fit_transform(x)
     perplexity = float(min(30, max(2, (len(x) - 1) // 3)))
     return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
 

@@ -1,0 +1,367 @@
+"""DTN: the Domain Transfer Network, one-way translation through a fixed feature extractor.
+
+Taigman, Polyak, Wolf. "Unsupervised Cross-Domain Image Generation." ICLR 2017.
+
+Paper -> code (S = source domain A, T = target domain B; the lecture's notation in brackets):
+    f               ``f.features``: a feature extractor PRE-TRAINED on the labelled source domain
+                    (its class head ``f.head`` exists only for that) and then FROZEN. It is one of
+                    the run's networks: trained in phase ``f`` during the first
+                    ``f_pretrain_steps`` steps, saved in every checkpoint and reloaded with the run
+                    (so a resumed run is exact), and in no optimizer afterwards.
+    g               ``g``: the decoder; G = g o f translates S -> T (one way only)
+    D               ``D``: a 3-way classifier: 1 = G(x) of a source x, 2 = G(t) of a target t,
+                    3 = a real target t
+    L_D             -E_x log D1(g(f(x))) - E_t log D2(g(f(t))) - E_t log D3(t)
+    L_GANG          -E_x log D3(g(f(x))) - E_t log D3(g(f(t)))  [L_GAN for G]
+    L_CONST         sum_x ||f(x) - f(g(f(x)))||^2, weight alpha          [L_feat]
+    L_TID           sum_t ||t - g(f(t))||^2, weight beta (identity on T) [L_img]
+    L_TV            total variation of G(x), weight gamma
+    L_G             L_GANG + alpha L_CONST + beta L_TID + gamma L_TV
+
+Defaults: the paper's digit setting (SVHN -> MNIST, Sec. 5.1): alpha = beta = 15, gamma = 0; f of
+four convolutional layers with max pooling and ReLU ending in a 128-d code, g of transposed
+convolutions with batch norm and ReLU ending in tanh, D of strided convolutions with batch norm.
+Adam lr 3e-4 with betas (0.5, 0.999) (REFERENCE.md: a common re-implementation's setting; the
+paper gives no optimiser values). f is trained with Adam lr 1e-3 and cross-entropy. Squared
+distances are means over elements (the paper's sums divided by a constant, absorbed in alpha and
+beta as in the re-implementations).
+
+Deliberate departures:
+- f is pre-trained inside the run (phase ``f``) rather than loaded from a separate classifier
+  run, so that the run is self-contained and resumes exactly. ``f_pretrain_steps: 0`` skips it
+  (f stays at its random initialisation; used by the fast tests only).
+- f's 128-d code ends in tanh (as in the widely used TensorFlow re-implementation; the paper
+  does not say): with an unbounded code, alpha * L_CONST dominated g's objective in our runs
+  and g drew adversarial noise that moved f's code (translation accuracy at chance, FID 409 on
+  printed2mnist) instead of digits.
+- f sees target-domain images converted to the source's channel count (gray MNIST -> 3 equal
+  channels for a printed-digit f), as SVHN's f sees MNIST in the paper.
+- G phase before the D phase within a step, the D phase reusing the G phase's detached outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from transynth.capabilities import Capabilities
+from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
+from transynth.nn import init_weights
+from transynth.registry import register_model
+
+#: DTN: unpaired, one way (S -> T) only, a joint representation (f's feature space).
+DTN_CAPABILITIES = Capabilities(
+    translates=True,
+    paired=False,
+    multi_domain=False,
+    bidirectional=False,
+    joint_representation=True,
+    disentangles=False,
+    data_kind="unpaired",
+)
+
+
+@dataclass(frozen=True)
+class DTNConfig:
+    f_width: int = 64  # f: conv widths f_width * (1, 2, 4) then the code
+    feature_dim: int = 128  # f(x): the 128-d code of the paper's digit f
+    ngf: int = 64
+    ndf: int = 64
+    dropout: float = 0.0  # in D
+    alpha: float = 15.0  # L_CONST
+    beta: float = 15.0  # L_TID
+    gamma: float = 0.0  # L_TV
+    f_pretrain_steps: int = 1000  # phase "f" for these first steps, then f is frozen
+    f_lr: float = 1e-3
+    lr: float = 3e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    init_gain: float = 0.02
+
+    def __post_init__(self) -> None:
+        from transynth.config import _check
+
+        _check(
+            min(self.f_width, self.feature_dim, self.ngf, self.ndf) >= 1,
+            "model.f_width/feature_dim/ngf/ndf",
+            (self.f_width, self.feature_dim, self.ngf, self.ndf),
+            "integers >= 1",
+        )
+        _check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "in [0, 1)")
+        _check(
+            min(self.alpha, self.beta, self.gamma) >= 0,
+            "model.alpha/beta/gamma",
+            (self.alpha, self.beta, self.gamma),
+            "non-negative weights",
+        )
+        _check(
+            self.f_pretrain_steps >= 0,
+            "model.f_pretrain_steps",
+            self.f_pretrain_steps,
+            "an integer >= 0",
+        )
+
+
+def _levels(image_size: int) -> int:
+    """Stride-2 stages between image_size and a 4x4 map (image_size a power of two >= 8)."""
+    n = int(round(math.log2(image_size)))
+    if 2**n != image_size or n < 3:
+        raise ValueError(
+            f"DTN needs a square power-of-two image size >= 8 (its f ends in a 1x1 code and its "
+            f"g starts from one); got {image_size}. Use e.g. data.image_size=32"
+        )
+    return n - 2
+
+
+class FeatureExtractor(nn.Module):
+    """f: conv3-ReLU-maxpool stages down to 4x4, a 4x4 conv to the code (no norm layers, so that
+    the frozen f computes the same function in train and eval mode), plus the class head used
+    only while f is pre-trained."""
+
+    def __init__(
+        self, in_ch: int, width: int, feature_dim: int, num_classes: int, image_size: int
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        ch = in_ch
+        for i in range(_levels(image_size)):
+            out = width * 2 ** min(i, 2)
+            layers += [nn.Conv2d(ch, out, 3, 1, 1), nn.ReLU(True), nn.MaxPool2d(2)]
+            ch = out
+        # The code is bounded by tanh (as in the common re-implementation): with an unbounded
+        # code, alpha * L_CONST dominates g's objective and g learns adversarial noise that
+        # moves f's code instead of drawing digits.
+        layers += [nn.Conv2d(ch, feature_dim, 4), nn.Tanh()]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(feature_dim, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)  # (N, feature_dim, 1, 1)
+
+
+class Decoder(nn.Module):
+    """g: a 4x4 transposed conv from the 1x1 code, then stride-2 transposed convs (BN, ReLU)
+    up to the image, tanh."""
+
+    def __init__(self, feature_dim: int, ngf: int, out_ch: int, image_size: int) -> None:
+        super().__init__()
+        n = _levels(image_size)
+        ch = ngf * 2 ** min(n - 1, 3)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(feature_dim, ch, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(True),
+        ]
+        for i in range(n - 1):
+            out = ngf * 2 ** min(n - 2 - i, 3)
+            layers += [
+                nn.ConvTranspose2d(ch, out, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(out),
+                nn.ReLU(True),
+            ]
+            ch = out
+        layers += [nn.ConvTranspose2d(ch, out_ch, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, code: torch.Tensor) -> torch.Tensor:
+        return self.net(code)
+
+
+class ThreeWayDiscriminator(nn.Module):
+    """D: stride-2 convs (BN after the first, LeakyReLU) to 4x4, a 4x4 conv to 3 logits."""
+
+    def __init__(self, in_ch: int, ndf: int, image_size: int, dropout: float) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        ch = in_ch
+        for i in range(_levels(image_size)):
+            out = ndf * 2 ** min(i, 3)
+            layers.append(nn.Conv2d(ch, out, 4, 2, 1, bias=i == 0))
+            if i:
+                layers.append(nn.BatchNorm2d(out))
+            layers.append(nn.LeakyReLU(0.2, True))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            ch = out
+        layers += [nn.Conv2d(ch, 3, 4), nn.Flatten()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+FAKE_SOURCE, FAKE_TARGET, REAL_TARGET = 0, 1, 2  # D's classes (the paper's D1, D2, D3)
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Mean of the smoothness term sum ((dx)^2 + (dy)^2)^(1/2) over pixels (the paper's L_TV
+    with B = 1)."""
+    x = x.float()
+    dx = x[..., :-1, 1:] - x[..., :-1, :-1]
+    dy = x[..., 1:, :-1] - x[..., :-1, :-1]
+    return (dx.pow(2) + dy.pow(2) + 1e-8).sqrt().mean()
+
+
+@register_model("dtn")
+class DTN(Method):
+    Config = DTNConfig
+    capabilities = DTN_CAPABILITIES
+    default_task = "printed2mnist"
+    network_names = ("f", "g", "D")
+    monitored_losses = ("g/tid",)
+
+    def __init__(self, config: DTNConfig, domains, image_size: int) -> None:
+        super().__init__(config, domains, image_size)
+        c = config
+        src, tgt = domains[0], domains[1]
+        if not src.num_classes:
+            raise ValueError(
+                f"DTN pre-trains f on a labelled source domain, but {src.name!r} has no class "
+                "labels; use a task whose source domain is labelled (e.g. printed2mnist)"
+            )
+        self.f = FeatureExtractor(
+            src.channels, c.f_width, c.feature_dim, src.num_classes, image_size
+        )
+        self.g = Decoder(c.feature_dim, c.ngf, tgt.channels, image_size)
+        self.D = ThreeWayDiscriminator(tgt.channels, c.ndf, image_size, c.dropout)
+        # f keeps PyTorch's default (Kaiming-uniform) init, suited to a ReLU classifier.
+        init_weights(self.g, "normal", c.init_gain)
+        init_weights(self.D, "normal", c.init_gain)
+        self._cache: dict[str, torch.Tensor] | None = None
+
+    # ---- the fixed representation and translation -------------------------------------------
+    def encode(self, x: torch.Tensor, domain: int | str = 0) -> torch.Tensor:
+        """f(x), the joint representation, for images of either domain: (N, feature_dim)."""
+        x = match_channels(x, self.domains[0].channels)
+        return self.f(x).flatten(1)
+
+    def _g_of_f(self, x: torch.Tensor) -> torch.Tensor:
+        return self.g(self.f(match_channels(x, self.domains[0].channels)))
+
+    def translate_tensor(self, x: torch.Tensor, direction: str, **condition: Any) -> torch.Tensor:
+        self.check_direction(direction)
+        h, w = x.shape[-2:]
+        s = self.image_size
+        if (h, w) != (s, s):  # f and g work at the training size: resize in and back out
+            x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False)
+        y = self._g_of_f(x)
+        if (h, w) != (s, s):
+            y = F.interpolate(y.float(), size=(h, w), mode="bilinear", align_corners=False)
+        return y.clamp(-1, 1)
+
+    # ---- training --------------------------------------------------------------------------
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        c = self.config
+        betas = (c.beta1, c.beta2)
+        return {
+            "f": OptimizerSpec(("f",), c.f_lr, (0.9, 0.999)),
+            "g": OptimizerSpec(("g",), c.lr, betas),
+            "d": OptimizerSpec(("D",), c.lr, betas),
+        }
+
+    def phases(self, step: int) -> tuple[str, ...]:
+        # f is pre-trained first, then frozen: it belongs to no phase afterwards.
+        return ("f",) if step < self.config.f_pretrain_steps else ("g", "d")
+
+    def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if phase == "f":
+            return self.f_step(batch)
+        if phase == "g":
+            return self.g_step(batch)
+        if phase == "d":
+            return self.d_step(batch)
+        raise ValueError(f"dtn has phases f, g and d, not {phase!r}")
+
+    def f_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        y = batch.get("label_A")
+        if y is None or not bool((y >= 0).any()):
+            raise ValueError("pre-training f needs labelled source images (label_A)")
+        logits = self.f.head(self.f(batch["A"])).float()
+        return {"cls": F.cross_entropy(logits, y, ignore_index=-1)}
+
+    def g_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        c = self.config
+        x, t = batch["A"], batch["B"]
+        fx = self.f(x)  # f is frozen here: no optimizer, requires_grad off
+        fake_s = self.g(fx)  # G(x), source -> target
+        fake_t = self.g(self.f(match_channels(t, self.domains[0].channels)))  # G(t)
+        self._cache = {"fake_s": fake_s.detach(), "fake_t": fake_t.detach()}
+        logits = self.D(torch.cat([fake_s, fake_t])).float()
+        real = torch.full((len(logits),), REAL_TARGET, device=logits.device)
+        losses = {"gan": F.cross_entropy(logits, real) * 2}  # two expectations, as in L_GANG
+        f_fake = self.f(match_channels(fake_s, self.domains[0].channels))
+        losses["const"] = c.alpha * F.mse_loss(f_fake.float(), fx.detach().float())
+        losses["tid"] = c.beta * F.mse_loss(fake_t.float(), t.float())
+        if c.gamma > 0:
+            losses["tv"] = c.gamma * total_variation(fake_s)
+        return losses
+
+    def d_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        t = batch["B"]
+        if self._cache is None:  # D phase without a preceding G phase: generate without grad
+            with torch.no_grad():
+                self._cache = {
+                    "fake_s": self._g_of_f(batch["A"]),
+                    "fake_t": self._g_of_f(t),
+                }
+        fake = self._cache
+        self._cache = None
+        n_s, n_t = len(fake["fake_s"]), len(fake["fake_t"])
+        logits = self.D(torch.cat([fake["fake_s"], fake["fake_t"], t])).float()
+        dev = logits.device
+        return {
+            "fake_source": F.cross_entropy(
+                logits[:n_s], torch.full((n_s,), FAKE_SOURCE, device=dev)
+            ),
+            "fake_target": F.cross_entropy(
+                logits[n_s : n_s + n_t], torch.full((n_t,), FAKE_TARGET, device=dev)
+            ),
+            "real_target": F.cross_entropy(
+                logits[n_s + n_t :], torch.full((len(t),), REAL_TARGET, device=dev)
+            ),
+        }
+
+    # ---- inspection ------------------------------------------------------------------------
+    @torch.no_grad()
+    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """Rows of: source x, G(x), target t, G(t) (the identity the TID term asks for)."""
+        x, t = batch["A"], batch["B"]
+        return columns_grid([x, self._g_of_f(x), t, self._g_of_f(t)])
+
+    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
+        """evaluate_translation (AtoB only: DTN is one-way) plus f's accuracy on the source test
+        split (``f/source_test_accuracy``) and, as the source-only baseline, f's head on target
+        test images (``f/target_test_accuracy``)."""
+        from transynth.eval.metrics import classification_accuracy
+        from transynth.eval.translation import evaluate_translation
+
+        metrics = evaluate_translation(self, task, **options)
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                for key, d in (("f/source_test_accuracy", 0), ("f/target_test_accuracy", 1)):
+                    x, y = task.test.domain_tensors(d)
+                    if len(x) == 0 or not bool((y >= 0).any()):
+                        continue
+                    if d == 1 and int(y.max()) >= self.domains[0].num_classes:
+                        continue  # target classes outside f's head: no baseline
+                    logits = torch.cat(
+                        [
+                            self.f.head(
+                                self.encode(x[i : i + 256].to(self.device))[..., None, None]
+                            )
+                            .float()
+                            .cpu()
+                            for i in range(0, len(x), 256)
+                        ]
+                    )
+                    metrics[key] = classification_accuracy(logits, y)
+        finally:
+            self.train(was_training)
+        return metrics

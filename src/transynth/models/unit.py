@@ -1,0 +1,620 @@
+"""UNIT: unsupervised image-to-image translation through a shared latent space, and its
+domain-adaptation variant.
+
+Liu, Breuel, Kautz. "Unsupervised Image-to-Image Translation Networks." NeurIPS 2017.
+
+Paper -> code (the paper's notation; A = domain 1, B = domain 2):
+    E1, E2          ``E_A``/``E_B`` (private first layers) then ``E_shared`` (the LAST
+                    ``shared_layers`` encoder layers, one module used by both domains: the
+                    weight-sharing constraint that makes the latent space shared, Sec. 2)
+    G1, G2          ``G_shared`` (the FIRST ``shared_layers`` generator layers) then
+                    ``G_A``/``G_B`` (private last layers)
+    q(z|x)          N(E(x), I) (Sec. 3: the encoder outputs the mean, the variance is fixed);
+                    ``encode(x, domain)`` returns the mean, the shared latent code
+    Eq. 3/4         L_VAE = lambda1 KL(q(z|x) || N(0, I)) + lambda2 |G(z) - x|_1, with
+                    KL = mean(mu^2) for a unit-variance posterior (the official code's
+                    ``__compute_kl``; the Laplacian likelihood gives the L1 term)
+    Eq. 5           L_GAN on translations G1(z2), G2(z1): weight lambda0; least squares, as in
+                    the official image-translation config (``gan_mode``)
+    Eq. 6           L_CC, cycle through the latent space x1 -> z1 -> x12 -> z12 -> x121:
+                    lambda3 KL(q(z12|x12)) + lambda4 |x121 - x1|_1
+    D1, D2          ``D_A``/``D_B`` (private first layers) + ``D_shared`` (the last
+                    ``d_shared_layers`` layers, the real/fake head and the class head)
+
+Loss weights are the paper's (Sec. 4): lambda0 = 10, lambda1 = lambda3 = 0.1, lambda2 = lambda4 =
+100. The official image-translation config (REFERENCE.md: gan_w 1, recon_x_w 10, recon_kl_w 0.01,
+recon_x_cyc_w 10, recon_kl_cyc_w 0.01) is the same objective divided by 10, for the generator and
+the discriminator alike; Adam is invariant to that scale. Adam lr 1e-4, betas (0.5, 0.999), weight
+decay 1e-4 and the architecture (E: c7s1 + 2 stride-2 convs + 4 residual blocks; G: 4 residual
+blocks + 2 transposed convs + c7s1; one residual block shared on each side) are the official
+config's; instance norm in E and G, LeakyReLU discriminators.
+
+Domain adaptation (Sec. 5, "Domain adaptation"; the official ``COCOGANDATrainer``): the
+discriminators share their high-level layers; a class head on the shared trunk is trained on the
+LABELLED SOURCE images only (``lambda_cls``); for a pair of generated images decoded from the same
+latent code in different domains (x_aa and x_ab from z_a; x_bb and x_ba from z_b) the features of
+the trunk's highest layer are pulled together (``lambda_feat``; L1 distance as the paper says,
+``feat_distance: l2`` for the official code's squared distance), so D_A and D_B interpret
+corresponding images the same way. The target-domain classifier is then D_B's path through the
+shared trunk and the class head. Target labels are never read during training.
+A source-only baseline ``S`` (the same architecture as that classification path) is trained on the
+source labels alone in its own phase ``src`` of the same run, for a like-for-like comparison.
+
+Deliberate departures:
+- Order within a step: G phase first, then the D phase on the same (detached) generated images,
+  saving a generator forward pass (the official loop updates D first on fresh samples).
+- The feature-consistency features are taken in the same forward pass as the real/fake scores
+  (with dropout), not in a second dropout-free pass as in the official DA code.
+- ``d_tied_init``: when both domains have the same channel count, D_B's private layers are
+  initialised as a copy of D_A's (independently initialised in the official code); only the
+  starting point changes, not the objective. It lets the short CPU runs adapt from a classifier
+  path that already reads the target like the source instead of from a random one.
+- The official DA code's values of ``cls_w`` and ``feature_w`` are not known here: by default
+  ``lambda_cls`` equals the GAN weight (10) and ``lambda_feat`` is 1 (mean L1); the CPU preset
+  raises them to 50 and 10 so that the class head learns within 500 steps.
+- The official DA code also shows D the reconstructions x_aa, x_bb as fakes; here D judges the
+  translations only, as in the paper's Eq. 5.
+- The discriminators' weights start from N(0, 0.02) (xavier in the official DA code).
+- The latent code is a spatial map (the official image-translation code's); t-SNE figures
+  flatten it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from transynth.capabilities import Capabilities
+from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
+from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
+from transynth.nn import init_weights
+from transynth.nn.generators import ResidualBlock
+from transynth.nn.init import INITS
+from transynth.nn.norm import NORMS, norm_layer, uses_bias
+from transynth.registry import register_model
+
+#: UNIT: unpaired, two domains, both directions, a joint (shared latent) representation.
+UNIT_CAPABILITIES = Capabilities(
+    translates=True,
+    paired=False,
+    multi_domain=False,
+    bidirectional=True,
+    joint_representation=True,
+    disentangles=False,
+    data_kind="unpaired",
+)
+
+
+@dataclass(frozen=True)
+class UNITConfig:
+    ngf: int = 64
+    n_down: int = 2  # stride-2 convs after the c7s1 stem (transposed convs in G)
+    n_res: int = 4  # residual blocks in E and in G
+    shared_layers: int = 1  # last E layers / first G layers shared by both domains
+    norm: str = "instance"
+    ndf: int = 64
+    d_layers: int = 4  # stride-2 conv layers of each discriminator
+    d_shared_layers: int = 3  # the last of them shared by D_A and D_B
+    dropout: float = 0.0  # after each shared discriminator layer (the DA discriminator uses it)
+    gan_mode: str = "lsgan"
+    lambda_gan: float = 10.0  # lambda0
+    lambda_kl: float = 0.1  # lambda1
+    lambda_recon: float = 100.0  # lambda2
+    lambda_kl_cyc: float = 0.1  # lambda3
+    lambda_cyc: float = 100.0  # lambda4
+    lambda_cls: float = 10.0  # class head on labelled source images (0: no adaptation)
+    lambda_feat: float = 1.0  # feature consistency of corresponding generated images
+    feat_distance: str = "l1"  # l1 (the paper's text) | l2 (the official DA code's MSE)
+    source_only_baseline: bool = True  # also train S on source labels only (phase "src")
+    d_tied_init: bool = True  # D_B's private layers start as a copy of D_A's (same channels)
+    lr: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    weight_decay: float = 1e-4
+    baseline_lr: float = 1e-4
+    init: str = "kaiming"
+    init_gain: float = 0.02
+
+    def __post_init__(self) -> None:
+        from transynth.config import _check
+
+        _check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
+        _check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
+        _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
+        _check(
+            self.ngf >= 1 and self.ndf >= 1 and self.n_down >= 0 and self.n_res >= 0,
+            "model.ngf/ndf/n_down/n_res",
+            (self.ngf, self.ndf, self.n_down, self.n_res),
+            "ngf, ndf >= 1 and n_down, n_res >= 0",
+        )
+        _check(
+            1 <= self.shared_layers <= self.n_down + self.n_res,
+            "model.shared_layers",
+            self.shared_layers,
+            f"an integer in [1, n_down + n_res = {self.n_down + self.n_res}] (the stem and "
+            "the output layer see domain-specific channels and are never shared)",
+        )
+        _check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
+        _check(
+            0 <= self.d_shared_layers < self.d_layers,
+            "model.d_shared_layers",
+            self.d_shared_layers,
+            f"an integer in [0, d_layers - 1 = {self.d_layers - 1}] (the first layer is private)",
+        )
+        _check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "in [0, 1)")
+        _check(
+            self.feat_distance in ("l1", "l2"), "model.feat_distance", self.feat_distance, "l1 | l2"
+        )
+        weights = (
+            self.lambda_gan,
+            self.lambda_kl,
+            self.lambda_recon,
+            self.lambda_kl_cyc,
+            self.lambda_cyc,
+            self.lambda_cls,
+            self.lambda_feat,
+        )
+        _check(min(weights) >= 0, "model.lambda_*", weights, "non-negative weights")
+
+
+def _conv_block(cin: int, cout: int, k: int, s: int, p: int, norm: str) -> list[nn.Module]:
+    pad: list[nn.Module] = [nn.ReflectionPad2d(p)] if p else []
+    return [
+        *pad,
+        nn.Conv2d(cin, cout, k, s, bias=uses_bias(norm)),
+        norm_layer(norm, cout),
+        nn.ReLU(True),
+    ]
+
+
+def encoder_layers(in_ch: int, c: UNITConfig) -> list[nn.Module]:
+    """E's layers in order: c7s1 stem, n_down stride-2 convs, n_res residual blocks."""
+    layers = [nn.Sequential(*_conv_block(in_ch, c.ngf, 7, 1, 3, c.norm))]
+    ch = c.ngf
+    for _ in range(c.n_down):
+        layers.append(nn.Sequential(*_conv_block(ch, ch * 2, 4, 2, 1, c.norm)))
+        ch *= 2
+    layers += [ResidualBlock(ch, c.norm) for _ in range(c.n_res)]
+    return layers
+
+
+def generator_layers(out_ch: int, c: UNITConfig) -> list[nn.Module]:
+    """G's layers in order: n_res residual blocks, n_down transposed convs, c7s1 + tanh."""
+    ch = c.ngf * 2**c.n_down
+    layers: list[nn.Module] = [ResidualBlock(ch, c.norm) for _ in range(c.n_res)]
+    for _ in range(c.n_down):
+        layers.append(
+            nn.Sequential(
+                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=uses_bias(c.norm)),
+                norm_layer(c.norm, ch // 2),
+                nn.ReLU(True),
+            )
+        )
+        ch //= 2
+    layers.append(nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(ch, out_ch, 7), nn.Tanh()))
+    return layers
+
+
+def _d_layer(cin: int, cout: int, dropout: float) -> nn.Sequential:
+    drop: list[nn.Module] = [nn.Dropout(dropout)] if dropout else []
+    return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, True), *drop)
+
+
+def discriminator_layers(in_ch: int, c: UNITConfig) -> list[nn.Sequential]:
+    """D's stride-2 conv layers (LeakyReLU; dropout on the shared ones), widths ndf * 2^i."""
+    layers, ch = [], in_ch
+    for i in range(c.d_layers):
+        out = c.ndf * 2 ** min(i, 3)
+        shared = i >= c.d_layers - c.d_shared_layers
+        layers.append(_d_layer(ch, out, c.dropout if shared else 0.0))
+        ch = out
+    return layers
+
+
+def d_width(c: UNITConfig) -> int:
+    return c.ndf * 2 ** min(c.d_layers - 1, 3)
+
+
+class ClassHead(nn.Module):
+    """Digit-class logits from the trunk's top feature map (pooled to 2x2, then linear)."""
+
+    def __init__(self, channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.fc = nn.Linear(channels * 4, num_classes)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.pool(h).flatten(1))
+
+
+class SharedTrunk(nn.Module):
+    """D's shared high-level layers with the real/fake head and (for adaptation) the class
+    head."""
+
+    def __init__(self, c: UNITConfig, num_classes: int | None) -> None:
+        super().__init__()
+        # Built for 1 input channel and sliced: only the layers after the private ones are used.
+        layers = discriminator_layers(1, c)
+        self.trunk = nn.Sequential(*layers[c.d_layers - c.d_shared_layers :])
+        self.gan = nn.Conv2d(d_width(c), 1, 3, 1, 1)  # PatchGAN-style real/fake scores
+        self.cls = ClassHead(d_width(c), num_classes) if num_classes else None
+
+
+class SourceOnlyClassifier(nn.Module):
+    """The source-only baseline: D_A's classification path (private layers + trunk + class
+    head) as one network, trained on source labels only."""
+
+    def __init__(self, in_ch: int, c: UNITConfig, num_classes: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(*discriminator_layers(in_ch, c))
+        self.cls = ClassHead(d_width(c), num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cls(self.body(x))
+
+
+def kl_unit_variance(mu: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, I) || N(0, I)) up to the constant and factor 1/2, per element: mean(mu^2)."""
+    return mu.float().pow(2).mean()
+
+
+@register_model("unit")
+class UNIT(Method):
+    Config = UNITConfig
+    capabilities = UNIT_CAPABILITIES
+    default_task = "mnist2uci"
+    network_names = (
+        "E_A",
+        "E_B",
+        "E_shared",
+        "G_shared",
+        "G_A",
+        "G_B",
+        "D_A",
+        "D_B",
+        "D_shared",
+        "S",
+    )
+    monitored_losses = ("g/recon_A", "g/recon_B")
+
+    def __init__(self, config: UNITConfig, domains, image_size: int) -> None:
+        super().__init__(config, domains, image_size)
+        c = config
+        ch_a, ch_b = domains[0].channels, domains[1].channels
+        s = c.shared_layers
+        enc_a, enc_b = encoder_layers(ch_a, c), encoder_layers(ch_b, c)
+        gen_a, gen_b = generator_layers(ch_a, c), generator_layers(ch_b, c)
+        # Weight sharing: ONE module object for the shared layers of both domains.
+        self.E_A = nn.Sequential(*enc_a[:-s])
+        self.E_B = nn.Sequential(*enc_b[:-s])
+        self.E_shared = nn.Sequential(*enc_a[-s:])
+        self.G_shared = nn.Sequential(*gen_a[:s])
+        self.G_A = nn.Sequential(*gen_a[s:])
+        self.G_B = nn.Sequential(*gen_b[s:])
+        p = c.d_layers - c.d_shared_layers
+        self.D_A = nn.Sequential(*discriminator_layers(ch_a, c)[:p])
+        self.D_B = nn.Sequential(*discriminator_layers(ch_b, c)[:p])
+        self.num_classes = domains[0].num_classes if c.lambda_cls > 0 else None
+        self.D_shared = SharedTrunk(c, self.num_classes)
+        self.adapts = self.num_classes is not None
+        baseline = self.adapts and c.source_only_baseline
+        if baseline:
+            self.S = SourceOnlyClassifier(ch_a, c, self.num_classes)
+        else:  # no baseline network: drop it from this instance's list of networks
+            self.network_names = tuple(n for n in type(self).network_names if n != "S")
+        for name, net in self.networks().items():
+            if name.startswith(("D_", "S")):
+                init_weights(net, "normal", c.init_gain)
+            else:
+                init_weights(net, c.init, c.init_gain)
+        if c.d_tied_init and ch_a == ch_b:
+            # Both private paths start as the same function, so that the shared trunk and class
+            # head see comparable features from either domain from the first step; training
+            # then moves them apart as each domain needs.
+            self.D_B.load_state_dict(self.D_A.state_dict())
+        self._cache: dict[str, torch.Tensor] | None = None
+
+    # ---- the shared latent space -----------------------------------------------------------
+    def _domain_index(self, domain: int | str) -> int:
+        names = [d.name for d in self.domains]
+        if domain in (0, "A") or (isinstance(domain, str) and domain == names[0]):
+            return 0
+        if domain in (1, "B") or (isinstance(domain, str) and domain == names[1]):
+            return 1
+        raise ValueError(
+            f"unknown domain {domain!r}; accepted: 0, 1, 'A', 'B', {names[0]!r}, {names[1]!r}"
+        )
+
+    def encoder(self, domain: int | str) -> nn.Sequential:
+        """E1 or E2 as one network (its last layers are the shared module)."""
+        d = self._domain_index(domain)
+        return nn.Sequential(self.E_A if d == 0 else self.E_B, self.E_shared)
+
+    def generator(self, domain: int | str) -> nn.Sequential:
+        """G1 or G2 as one network (its first layers are the shared module)."""
+        d = self._domain_index(domain)
+        return nn.Sequential(self.G_shared, self.G_A if d == 0 else self.G_B)
+
+    def encode(self, x: torch.Tensor, domain: int | str) -> torch.Tensor:
+        """The shared latent code (the posterior mean E(x)) of images of `domain`."""
+        x = match_channels(x, self.domains[self._domain_index(domain)].channels)
+        return self.encoder(domain)(x)
+
+    def decode(self, z: torch.Tensor, domain: int | str) -> torch.Tensor:
+        return self.generator(domain)(z)
+
+    def translate_tensor(self, x: torch.Tensor, direction: str, **condition: Any) -> torch.Tensor:
+        src, dst = ("A", "B") if direction == "AtoB" else ("B", "A")
+        return self.decode(self.encode(x, src), dst)  # at test time z = E(x), no sampling
+
+    def size_multiple(self, direction: str) -> int:
+        return 2**self.config.n_down
+
+    # ---- training --------------------------------------------------------------------------
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        c = self.config
+        betas = (c.beta1, c.beta2)
+        specs = {
+            "g": OptimizerSpec(
+                ("E_A", "E_B", "E_shared", "G_shared", "G_A", "G_B"),
+                c.lr,
+                betas,
+                weight_decay=c.weight_decay,
+            ),
+            "d": OptimizerSpec(
+                ("D_A", "D_B", "D_shared"), c.lr, betas, weight_decay=c.weight_decay
+            ),
+        }
+        if "S" in self.network_names:
+            specs["src"] = OptimizerSpec(("S",), c.baseline_lr, betas, weight_decay=c.weight_decay)
+        return specs
+
+    def phases(self, step: int) -> tuple[str, ...]:
+        return ("g", "d", "src") if "S" in self.network_names else ("g", "d")
+
+    def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if phase == "g":
+            return self.g_step(batch)
+        if phase == "d":
+            return self.d_step(batch)
+        if phase == "src" and "S" in self.network_names:
+            return self.source_only_step(batch)
+        raise ValueError(f"unit has phases {', '.join(self.optimizers())}, not {phase!r}")
+
+    def _encode_pair(self, x_a: torch.Tensor, x_b: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Posterior means of an A batch and a B batch through the shared layers (one call)."""
+        h = torch.cat([self.E_A(x_a), self.E_B(x_b)])
+        mu = self.E_shared(h)
+        return mu[: len(x_a)], mu[len(x_a) :]
+
+    def _decode_both(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every code of `z` decoded into domain A and into domain B."""
+        h = self.G_shared(z)
+        return self.G_A(h), self.G_B(h)
+
+    @staticmethod
+    def _sample(mu: torch.Tensor) -> torch.Tensor:
+        # z ~ q(z|x) = N(mu, I): the reparameterisation with a fixed unit variance (Sec. 3)
+        # randn, not randn_like: the noise must not depend on mu's memory layout (channels_last)
+        return mu + torch.randn(mu.shape, device=mu.device, dtype=mu.dtype)
+
+    def g_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        c = self.config
+        x_a, x_b = batch["A"], batch["B"]
+        n = len(x_a)
+        mu_a, mu_b = self._encode_pair(x_a, x_b)
+        out_a, out_b = self._decode_both(self._sample(torch.cat([mu_a, mu_b])))
+        x_aa, x_ba = out_a[:n], out_a[n:]  # G1(z1): reconstruction; G1(z2): B -> A
+        x_ab, x_bb = out_b[:n], out_b[n:]  # G2(z1): A -> B; G2(z2): reconstruction
+        # Cycle through the latent space: x_ab -> z_ab -> x_aba, x_ba -> z_ba -> x_bab (Eq. 6)
+        # mu_ba = E1(x_ba) is the code of a B image, mu_ab = E2(x_ab) the code of an A image.
+        mu_ba, mu_ab = self._encode_pair(x_ba, x_ab)
+        h = self.G_shared(self._sample(torch.cat([mu_ab, mu_ba])))
+        x_aba, x_bab = self.G_A(h[:n]), self.G_B(h[n:])
+        # The D phase reuses these; detached so that its backward stops at D.
+        self._cache = {
+            "x_aa": x_aa.detach(),
+            "x_ba": x_ba.detach(),
+            "x_ab": x_ab.detach(),
+            "x_bb": x_bb.detach(),
+        }
+        d_ba, _ = self._discriminate(x_ba, 0)
+        d_ab, _ = self._discriminate(x_ab, 1)
+        f32 = torch.float32
+        return {
+            "gan_BA": c.lambda_gan * generator_loss(c.gan_mode, d_ba),
+            "gan_AB": c.lambda_gan * generator_loss(c.gan_mode, d_ab),
+            "kl_A": c.lambda_kl * kl_unit_variance(mu_a),
+            "kl_B": c.lambda_kl * kl_unit_variance(mu_b),
+            "recon_A": c.lambda_recon * F.l1_loss(x_aa.to(f32), x_a.to(f32)),
+            "recon_B": c.lambda_recon * F.l1_loss(x_bb.to(f32), x_b.to(f32)),
+            "kl_cyc_A": c.lambda_kl_cyc * kl_unit_variance(mu_ab),
+            "kl_cyc_B": c.lambda_kl_cyc * kl_unit_variance(mu_ba),
+            "cyc_A": c.lambda_cyc * F.l1_loss(x_aba.to(f32), x_a.to(f32)),
+            "cyc_B": c.lambda_cyc * F.l1_loss(x_bab.to(f32), x_b.to(f32)),
+        }
+
+    def _trunk(self, x: torch.Tensor, domain: int) -> torch.Tensor:
+        private = self.D_A if domain == 0 else self.D_B
+        return self.D_shared.trunk(private(x))
+
+    def _discriminate(self, x: torch.Tensor, domain: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(real/fake scores, features of the shared trunk's top layer) of D_A or D_B."""
+        h = self._trunk(x, domain)
+        return self.D_shared.gan(h), h
+
+    def classify(self, x: torch.Tensor, domain: int | str) -> torch.Tensor:
+        """Class logits of the adapted classifier (D's path for `domain` + the class head)."""
+        if self.D_shared.cls is None:
+            raise ValueError(
+                "this UNIT has no class head: domain adaptation needs a labelled source domain "
+                "and model.lambda_cls > 0"
+            )
+        d = self._domain_index(domain)
+        x = match_channels(x, self.domains[d].channels)
+        return self.D_shared.cls(self._trunk(x, d))
+
+    def d_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        c = self.config
+        x_a, x_b = batch["A"], batch["B"]
+        if self._cache is None:  # D phase without a preceding G phase: generate without grad
+            with torch.no_grad():
+                n = len(x_a)
+                mu_a, mu_b = self._encode_pair(x_a, x_b)
+                out_a, out_b = self._decode_both(self._sample(torch.cat([mu_a, mu_b])))
+                self._cache = {
+                    "x_aa": out_a[:n],
+                    "x_ba": out_a[n:],
+                    "x_ab": out_b[:n],
+                    "x_bb": out_b[n:],
+                }
+        fake = self._cache
+        self._cache = None
+        n = len(x_a)
+        # One pass per private path: [real A, B -> A, reconstruction A] through D_A, likewise B.
+        s_a, h_a = self._discriminate(torch.cat([x_a, fake["x_ba"], fake["x_aa"]]), 0)
+        s_b, h_b = self._discriminate(torch.cat([x_b, fake["x_ab"], fake["x_bb"]]), 1)
+        real_a, fake_a = discriminator_loss(c.gan_mode, s_a[:n], s_a[n : 2 * n])
+        real_b, fake_b = discriminator_loss(c.gan_mode, s_b[:n], s_b[n : 2 * n])
+        losses = {
+            "real_A": c.lambda_gan * real_a,
+            "fake_A": c.lambda_gan * fake_a,
+            "real_B": c.lambda_gan * real_b,
+            "fake_B": c.lambda_gan * fake_b,
+        }
+        if self.adapts:
+            y_a = batch.get("label_A")
+            if y_a is not None and bool((y_a >= 0).any()):
+                logits = self.D_shared.cls(h_a[:n]).float()
+                losses["cls"] = c.lambda_cls * F.cross_entropy(logits, y_a, ignore_index=-1)
+            if c.lambda_feat > 0:
+                # Corresponding generated images (decoded from one code into both domains) must
+                # give the same top-layer features: x_ab (D_B) vs x_aa (D_A), x_ba (D_A) vs x_bb.
+                dist = F.l1_loss if c.feat_distance == "l1" else F.mse_loss
+                feat_a = dist(h_b[n : 2 * n].float(), h_a[2 * n :].float())
+                feat_b = dist(h_a[n : 2 * n].float(), h_b[2 * n :].float())
+                losses["feat"] = c.lambda_feat * (feat_a + feat_b)
+        return losses
+
+    def source_only_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        y_a = batch.get("label_A")
+        if y_a is None or not bool((y_a >= 0).any()):
+            raise ValueError("the source-only baseline needs labelled source images (label_A)")
+        logits = self.S(batch["A"]).float()
+        return {"cls": F.cross_entropy(logits, y_a, ignore_index=-1)}
+
+    # ---- inspection ------------------------------------------------------------------------
+    @torch.no_grad()
+    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """Rows of: real A, A -> B, A -> B -> A, real B, B -> A, B -> A -> B."""
+        real_a, real_b = batch["A"], batch["B"]
+        fake_b = self.translate_tensor(real_a, "AtoB")
+        fake_a = self.translate_tensor(real_b, "BtoA")
+        return columns_grid(
+            [
+                real_a,
+                fake_b,
+                self.translate_tensor(fake_b, "BtoA"),
+                real_b,
+                fake_a,
+                self.translate_tensor(fake_a, "AtoB"),
+            ]
+        )
+
+    def _batched(self, fn: Any, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        dev = self.device
+        return torch.cat(
+            [fn(x[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(x), batch_size)]
+        )
+
+    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
+        """Translation metrics (both directions) plus, when the model adapts, the domain-
+        adaptation accuracies of D's class head (D_B's path on target images: the paper's
+        protocol), of the source-only baseline (prefixed ``source_only/``) and, for reference,
+        of D_A's path on target images translated into the source domain
+        (``via_translation/target_test_accuracy``), all on held-out test images unless labelled
+        transductive."""
+        from transynth.eval.adaptation import evaluate_domain_adaptation
+        from transynth.eval.translation import evaluate_translation
+
+        metrics = evaluate_translation(self, task, **options)
+        if not self.adapts:
+            return metrics
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                metrics.update(
+                    evaluate_domain_adaptation(
+                        lambda x: self._batched(lambda b: self.classify(b, 0), x),
+                        lambda x: self._batched(lambda b: self.classify(b, 1), x),
+                        task,
+                    )
+                )
+                # Also: translate target images into the source domain, then D_A's path + head.
+                via = evaluate_domain_adaptation(
+                    lambda x: self._batched(lambda b: self.classify(b, 0), x),
+                    lambda x: self._batched(
+                        lambda b: self.classify(self.translate_tensor(b, "BtoA"), 0), x
+                    ),
+                    task,
+                )
+                metrics["via_translation/target_test_accuracy"] = via["target_test_accuracy"]
+                if "S" in self.network_names:
+                    ch = self.domains[0].channels
+
+                    def baseline(x: torch.Tensor) -> torch.Tensor:
+                        return self._batched(lambda b: self.S(match_channels(b, ch)), x)
+
+                    base = evaluate_domain_adaptation(baseline, baseline, task)
+                    metrics.update({f"source_only/{k}": v for k, v in base.items()})
+        finally:
+            self.train(was_training)
+        return metrics
+
+    def write_figures(self, task: Any, folder: Path, max_per_domain: int = 500) -> None:
+        """t-SNE of the shared latent codes of both domains' test images, coloured by domain
+        and by class."""
+        from transynth.eval.figures import save_figure, tsne_figure
+
+        split = task.test if len(task.test) else task.train
+        feats, doms, labels = [], [], []
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                for d in (0, 1):
+                    x, y = split.domain_tensors(d)
+                    x, y = x[:max_per_domain], y[:max_per_domain]
+                    if len(x) == 0:
+                        continue
+                    z = self._batched(lambda b, d=d: self.encode(b, d), x)
+                    feats.append(z.flatten(1))
+                    doms.append(torch.full((len(x),), d))
+                    labels.append(y.clamp(min=0))
+        finally:
+            self.train(was_training)
+        if not feats:
+            return
+        names = [d.name for d in self.domains]
+        fig = tsne_figure(
+            torch.cat(feats),
+            torch.cat(doms),
+            torch.cat(labels),
+            names,
+            f"UNIT shared latent z = E(x) of {names[0]} and {names[1]} test images",
+        )
+        save_figure(
+            folder,
+            "latent_tsne",
+            fig,
+            "t-SNE of UNIT's shared latent codes of held-out test images of both domains: "
+            "left coloured by domain (mixed = a shared space), right by digit class (clusters "
+            "per class across domains = a joint representation). Labels are used only to "
+            "colour the plot.",
+        )

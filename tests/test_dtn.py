@@ -1,0 +1,103 @@
+"""DTN: one-way translation, f pre-trained in the run then frozen, and reloaded with the run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import TINY, make_task, tiny_overrides
+
+import transynth
+from transynth.config import resolve_config
+from transynth.registry import get_model_class
+from transynth.training import Trainer
+
+
+def config(**model):
+    overrides = tiny_overrides("dtn")
+    overrides["model"] = {**TINY["dtn"]["model"], **model}
+    return resolve_config("dtn", overrides=overrides)
+
+
+def test_dtn_is_one_way_and_refuses_btoa():
+    task = make_task("unpaired", channels=(3, 1))
+    model = get_model_class("dtn")(config().model, task.domains, 16)
+    assert not model.capabilities.bidirectional and model.capabilities.joint_representation
+    y = model.translate(torch.rand(2, 3, 16, 16) * 2 - 1, "AtoB")
+    assert y.shape == (2, 1, 16, 16)
+    with pytest.raises(ValueError, match="BtoA"):
+        model.translate(torch.zeros(1, 1, 16, 16), "BtoA")
+    with pytest.raises(ValueError, match="BtoA"):
+        model.translate(torch.zeros(1, 1, 16, 16), model.resolve_direction("toyA"))
+    # both domains map into f's space (target images are converted to f's 3 channels)
+    assert (
+        model.encode(torch.zeros(2, 3, 16, 16)).shape
+        == model.encode(torch.zeros(2, 1, 16, 16), 1).shape
+    )
+    row = next(r.split() for r in transynth.models_table().splitlines() if r.startswith("dtn"))
+    assert row[1:5] == ["O", "X", "X", "O"]
+
+
+def test_f_is_pretrained_then_frozen_and_reloads_with_the_run(tmp_path):
+    task = make_task("unpaired", channels=(3, 1))
+    cfg = config(f_pretrain_steps=3)
+    trainer = Trainer(cfg, tmp_path, task=task)
+    model = trainer.model
+    assert [model.phases(s) for s in range(5)] == [("f",)] * 3 + [("g", "d")] * 2
+    f0 = {k: v.clone() for k, v in model.f.state_dict().items()}
+    trainer.config = resolve_config(
+        "dtn", overrides={**tiny_overrides("dtn", steps=3), "model": cfg.model.__dict__}
+    )
+    trainer.fit()
+    f3 = {k: v.clone() for k, v in model.f.state_dict().items()}
+    assert any(not torch.equal(f0[k], f3[k]) for k in f0), "f trains during pre-training"
+    g3 = {k: v.clone() for k, v in model.g.state_dict().items()}
+    # resume to step 6: g and D train, f no longer changes
+    resumed = Trainer(
+        resolve_config(
+            "dtn", overrides={**tiny_overrides("dtn", steps=6), "model": cfg.model.__dict__}
+        ),
+        tmp_path,
+        task=task,
+    )
+    assert resumed.step == 3
+    for k, v in resumed.model.f.state_dict().items():
+        assert torch.equal(v, f3[k]), "the pre-trained f reloads with the run"
+    resumed.fit()
+    for k, v in resumed.model.f.state_dict().items():
+        assert torch.equal(v, f3[k]), f"f changed after pre-training: {k}"
+    assert any(not torch.equal(v, g3[k]) for k, v in resumed.model.g.state_dict().items())
+    loaded = transynth.load(tmp_path)
+    for k, v in loaded.f.state_dict().items():
+        assert torch.equal(v.cpu(), f3[k])
+
+
+def test_losses_follow_the_paper():
+    task = make_task("unpaired", channels=(3, 1))
+    model = get_model_class("dtn")(config(gamma=0.5).model, task.domains, 16)
+    from transynth.data.types import SampleIndex
+
+    items = [task.train[SampleIndex(i, (i, i))] for i in range(4)]
+    batch = torch.utils.data.default_collate(items)
+    torch.manual_seed(0)
+    g = model.step("g", batch)
+    assert set(g) == {"gan", "const", "tid", "tv"}
+    # L_TID = beta * MSE(g(f(t)), t), an independent computation
+    with torch.no_grad():
+        t = batch["B"]
+        expected = 15.0 * torch.mean((model.g(model.f(t.expand(-1, 3, -1, -1))) - t) ** 2)
+    assert torch.allclose(g["tid"], expected, rtol=1e-4)
+    d = model.step("d", batch)
+    assert set(d) == {"fake_source", "fake_target", "real_target"}
+    f = model.step("f", batch)
+    assert set(f) == {"cls"}
+    with pytest.raises(ValueError, match="power-of-two"):
+        get_model_class("dtn")(config().model, task.domains, 24)
+
+
+def test_evaluate_is_one_way_with_f_accuracy():
+    task = make_task("unpaired", channels=(3, 1))
+    model = get_model_class("dtn")(config().model, task.domains, 16)
+    metrics = model.evaluate(task, evaluator_domain={"toyB": None})
+    assert 0.0 <= metrics["f/source_test_accuracy"] <= 1.0
+    assert 0.0 <= metrics["f/target_test_accuracy"] <= 1.0
+    assert not any(k.startswith("BtoA/") for k in metrics)

@@ -1,0 +1,136 @@
+"""UNIT: the shared latent space, weight sharing, and the domain-adaptation metrics."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import TINY, make_task, tiny_overrides
+
+import transynth
+from transynth.config import ConfigError, resolve_config
+from transynth.data.types import SampleIndex
+from transynth.registry import get_model_class
+
+
+def build(task, **model):
+    overrides = tiny_overrides("unit")
+    overrides["model"] = {**TINY["unit"]["model"], **model}
+    cfg = resolve_config("unit", overrides=overrides)
+    return get_model_class("unit")(cfg.model, task.domains, task.image_size)
+
+
+def batch_of(task, n: int = 4) -> dict[str, torch.Tensor]:
+    items = [task.train[SampleIndex(i, (i, i))] for i in range(n)]
+    return torch.utils.data.default_collate(items)
+
+
+def test_encode_gives_one_latent_shape_for_both_domains():
+    task = make_task("unpaired", channels=(1, 3))
+    model = build(task).eval()
+    za = model.encode(torch.zeros(2, 1, 16, 16), "A")
+    zb = model.encode(torch.zeros(2, 3, 16, 16), "toyB")  # by domain name too
+    assert za.shape == zb.shape
+    # translation is decoding the shared code into the other domain
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    assert torch.allclose(model.translate_tensor(x, "AtoB"), model.decode(model.encode(x, 0), 1))
+    with pytest.raises(ValueError, match="unknown domain"):
+        model.encode(za, "C")
+
+
+def test_shared_layers_are_one_set_of_parameters_used_by_both_domains():
+    task = make_task("unpaired")
+    model = build(task)
+    e1, e2 = model.encoder("A"), model.encoder("B")
+    g1, g2 = model.generator("A"), model.generator("B")
+    assert e1[1] is e2[1] and g1[0] is g2[0]
+    shared = dict(model.E_shared.named_parameters())
+    assert {k: v for k, v in e1[1].named_parameters()}.keys() == shared.keys()
+    for name, p in e2[1].named_parameters():
+        assert p is shared[name]  # the same tensor object, not a copy
+    assert e1[0] is not e2[0] and g1[1] is not g2[1]
+    # shared_layers = 2 of (2 downsamplings + 1 residual block): the last 2 encoder layers
+    assert len(model.E_shared) == 2 and len(model.G_shared) == 2
+    # a loss on domain A alone and one on domain B alone both reach the shared parameters
+    for domain, channels in ((0, 1), (1, 1)):
+        model.zero_grad(set_to_none=True)
+        model.encode(torch.rand(2, channels, 16, 16), domain).pow(2).mean().backward()
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in shared.values())
+        private = model.E_B if domain == 0 else model.E_A
+        assert all(p.grad is None for p in private.parameters())
+
+
+def test_discriminators_share_their_high_level_layers():
+    task = make_task("unpaired")
+    model = build(task)
+    assert model.D_A[0] is not model.D_B[0]
+    assert len(model.D_shared.trunk) == TINY["unit"]["model"]["d_shared_layers"]
+    # the classifier of either domain ends in the same trunk and class head
+    model.zero_grad(set_to_none=True)
+    model.classify(torch.rand(2, 1, 16, 16), "B").sum().backward()
+    assert all(p.grad is not None for p in model.D_shared.cls.parameters())
+    assert all(p.grad is None for p in model.D_A.parameters())
+
+
+def test_target_labels_are_never_used_in_training():
+    task = make_task("unpaired")
+    model = build(task)
+    batch = batch_of(task)
+    torch.manual_seed(0)
+    a = {ph: model.step(ph, dict(batch)) for ph in model.phases(0)}
+    scrambled = dict(batch, label_B=torch.full_like(batch["label_B"], -1))
+    torch.manual_seed(0)
+    b = {ph: model.step(ph, scrambled) for ph in model.phases(0)}
+    for ph in a:
+        for k in a[ph]:
+            assert torch.equal(a[ph][k], b[ph][k]), (ph, k)
+    assert "cls" in a["d"] and "feat" in a["d"] and "cls" in a["src"]
+
+
+def test_evaluate_reports_adaptation_and_the_source_only_baseline():
+    task = make_task("unpaired")
+    model = build(task)
+    model.train()
+    metrics = model.evaluate(task)
+    for key in (
+        "target_test_accuracy",
+        "target_train_accuracy_transductive",
+        "source_test_accuracy",
+        "source_only/target_test_accuracy",
+        "source_only/source_test_accuracy",
+        "via_translation/target_test_accuracy",
+    ):
+        assert 0.0 <= metrics[key] <= 1.0, key
+    assert model.training  # evaluation restores the mode
+    # the adapted classifier's target accuracy is D_B's path + the class head on target test
+    x, y = task.test.domain_tensors(1)
+    model.eval()
+    with torch.no_grad():
+        expected = (model.classify(x, 1).argmax(1) == y).float().mean().item()
+    assert metrics["target_test_accuracy"] == pytest.approx(expected)
+
+
+def test_without_adaptation_there_is_no_class_head_or_baseline():
+    task = make_task("unpaired")
+    model = build(task, lambda_cls=0.0)
+    assert "S" not in model.networks() and model.phases(0) == ("g", "d")
+    assert model.D_shared.cls is None
+    assert "target_test_accuracy" not in model.evaluate(task)
+    with pytest.raises(ValueError, match="class head"):
+        model.classify(torch.zeros(1, 1, 16, 16), 1)
+
+
+def test_shared_layer_count_is_validated():
+    with pytest.raises(ConfigError, match="shared_layers"):
+        resolve_config("unit", overrides=["model.shared_layers=9"])
+    with pytest.raises(ConfigError, match="d_shared_layers"):
+        resolve_config("unit", overrides=["model.d_shared_layers=4"])
+
+
+def test_capabilities_row_and_figure(tmp_path):
+    row = transynth.models_table().splitlines()
+    unit = next(line.split() for line in row if line.startswith("unit"))
+    assert unit[1:5] == ["O", "X", "O", "O"]  # unpaired, not multi-domain, both ways, joint
+    task = make_task("unpaired")
+    build(task).write_figures(task, tmp_path)
+    assert (tmp_path / "latent_tsne.png").stat().st_size > 0
+    assert "shared latent" in (tmp_path / "latent_tsne.txt").read_text()
