@@ -1,0 +1,223 @@
+"""CDRD and E-CDRD: joint sampling, attribute control, translation with a label, the source-only
+baseline, the domain-adaptation metrics, figures and the CLI on a tiny run."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from conftest import make_task, tiny_overrides
+
+import transynth
+from transynth import cli
+from transynth.config import resolve_config
+from transynth.data.types import DomainInfo
+from transynth.registry import get_model_class
+from transynth.training import Trainer
+
+
+def build(method: str, task, **model):
+    overrides = tiny_overrides(method)
+    overrides["model"].update(model)
+    cfg = resolve_config(method, overrides=overrides)
+    return get_model_class(method)(cfg.model, task.domains, task.image_size)
+
+
+def trained(method: str, steps: int, tmp_path=None, batch_size: int = 2, **model):
+    overrides = tiny_overrides(method, steps=steps, batch_size=batch_size)
+    overrides["model"].update({"lr": 2e-3, **model})
+    cfg = resolve_config(method, overrides=overrides)
+    trainer = Trainer(cfg, tmp_path or "unused", task=make_task("unpaired"))
+    if tmp_path is not None:
+        trainer.fit()
+        return trainer
+    batches = iter(trainer._loader())
+    for _ in range(steps):
+        batch = trainer._to_device(next(batches))
+        for phase in trainer.model.phases(trainer.step):
+            trainer._run_phase(phase, batch)
+        trainer.step += 1
+    return trainer
+
+
+def test_capabilities_are_the_lectures_last_row():
+    table = transynth.models_table()
+    rows = {line.split()[0]: line.split()[1:] for line in table.splitlines()[2:] if line.strip()}
+    for name in ("cdrd", "ecdrd"):
+        assert rows[name] == ["O", "O", "O", "O", "partially", "O"]
+    assert get_model_class("ecdrd").conditions == ("label",)
+
+
+@pytest.mark.parametrize("method", ["cdrd", "ecdrd"])
+def test_joint_samples_are_pairs_of_the_same_noise_and_label(method):
+    task = make_task("unpaired")
+    model = build(method, task).eval()
+    out = model.sample(5, labels=3, seed=7)
+    assert list(out) == ["toyA", "toyB"]
+    assert out["toyA"].shape == (5, 1, 16, 16) and out["toyB"].shape == (5, 1, 16, 16)
+    assert torch.equal(out["toyA"], model.sample(5, labels=3, seed=7)["toyA"])  # seeded
+    # The pair comes from one shared code: G_S and G_T applied to the same G_C(z, l).
+    z = torch.randn(5, model.config.z_dim, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        xs, xt = model.generate(z, torch.full((5,), 3))
+    assert torch.allclose(out["toyA"], xs) and torch.allclose(out["toyB"], xt)
+    other = model.sample(5, labels=[0, 1, 2, 0, 1], seed=7)
+    assert not torch.allclose(other["toyB"], out["toyB"])  # the label changes the images
+
+
+def test_bad_labels_and_codes_are_clear_errors():
+    model = build("cdrd", make_task("unpaired"))
+    with pytest.raises(ValueError, match=r"accepted: 0\.\.3"):
+        model.sample(2, labels=4)
+    with pytest.raises(ValueError, match="expected one label or 2"):
+        model.sample(2, labels=[1, 2, 3])
+    with pytest.raises(ValueError, match="no latent codes"):
+        model.sample(2, codes={"c1": 1.0})
+    with pytest.raises(ValueError, match=r"accepted: 0\.\.3"):
+        model.translate(torch.zeros(1, 1, 16, 16), "AtoB", label=9)
+    with pytest.raises(ValueError, match="accepted conditions: label"):
+        model.translate(torch.zeros(1, 1, 16, 16), "AtoB", attributes={"x": 1})
+
+
+@pytest.mark.slow
+def test_training_makes_the_attribute_control_generation_in_both_domains():
+    """After a short run, D's attribute head recognises the requested label in the generated
+    images of each domain far above chance (4 classes): the attribute learned from source
+    labels controls the target domain too."""
+    torch.manual_seed(0)
+    small = {"ngf": 16, "d_conv1": 8, "d_conv2": 16, "d_conv3": 32, "emb_dim": 32}
+    model = trained("cdrd", 200, batch_size=16, **small).model.eval()
+    labels = torch.arange(4).repeat_interleave(16)
+    out = model.sample(len(labels), labels=labels, seed=0)
+    with torch.no_grad():
+        for d, name in enumerate(("toyA", "toyB")):
+            pred = model.discriminate(out[name], d)[1].argmax(1)
+            assert (pred == labels).float().mean() > 0.6, name
+
+
+@pytest.mark.parametrize("method", ["cdrd", "ecdrd"])
+def test_translate_with_a_chosen_label(method):
+    torch.manual_seed(0)
+    model = build(method, make_task("unpaired"), invert_steps=10).eval()
+    x = torch.rand(3, 1, 21, 27) * 2 - 1
+    y2 = model.translate(x, "AtoB", label=2)
+    y0 = model.translate(x, "AtoB", label=0)
+    assert y2.shape == (3, 1, 21, 27) and y2.abs().max() <= 1
+    assert not torch.allclose(y2, y0)
+    # label=None keeps the attribute that D's head predicts for each input
+    with torch.no_grad():
+        pred = model.classify(x, 0).argmax(1)
+    torch.manual_seed(1)
+    auto = model.translate(x, "AtoB")
+    torch.manual_seed(1)
+    assert torch.allclose(auto, model.translate(x, "AtoB", label=pred), atol=1e-6)
+    assert model.translate(x, "BtoA", label=[1, 2, 3]).shape == (3, 1, 21, 27)
+
+
+def test_ecdrd_reconstructs_and_cdrd_inverts_through_the_same_generator():
+    model = build("ecdrd", make_task("unpaired")).eval()
+    x = make_task("unpaired").test.domain_tensors(0)[0][:2]
+    with torch.no_grad():
+        mu, logvar = model.encode(x, 0)
+    assert mu.shape == (2, model.config.z_dim) == logvar.shape
+    assert {"E_S", "E_T", "E_C"} <= set(model.optimizers()["g"].networks)
+    assert not {"D_S", "D_T", "D_C"} & set(model.optimizers()["g"].networks)
+
+
+def test_source_only_baseline_is_its_own_network_and_phase():
+    torch.manual_seed(0)
+    trainer = trained("cdrd", 1)
+    model = trainer.model
+    assert model.optimizers()["src"].networks == ("C_src",)
+    assert "src" in model.phases(0)
+    batch = trainer._to_device(next(iter(trainer._loader())))
+    d_before = {k: v.clone() for k, v in model.D_C.state_dict().items()}
+    losses = [float(trainer._run_phase("src", batch)["src/cls_S"]) for _ in range(30)]
+    assert losses[-1] < 0.5 * losses[0]
+    assert all(torch.equal(v, model.D_C.state_dict()[k]) for k, v in d_before.items())
+    off = build("cdrd", make_task("unpaired"), source_only=False)
+    assert "src" not in off.optimizers() and "src" not in off.phases(0)
+
+
+@pytest.mark.parametrize("method", ["cdrd", "ecdrd"])
+def test_evaluate_reports_domain_adaptation_and_the_source_only_baseline(method):
+    torch.manual_seed(0)
+    model = build(method, make_task("unpaired"))
+    metrics = model.evaluate(make_task("unpaired"))
+    for key in (
+        "target_test_accuracy",
+        "target_train_accuracy_transductive",
+        "source_test_accuracy",
+        "source_only/target_test_accuracy",
+        "source_only/target_train_accuracy_transductive",
+        "source_only/source_test_accuracy",
+    ):
+        assert 0.0 <= metrics[key] <= 1.0, key
+    assert model.training  # evaluation restores the mode
+
+
+def test_joint_metrics_judge_each_domain_with_its_evaluator(monkeypatch):
+    """Evaluator plumbing: a fake evaluator that always answers class 0 scores exactly 1/K on
+    each domain and full agreement between the two domains of each pair."""
+    import transynth.eval.classifier as classifier
+
+    class Always0:
+        test_accuracy = 0.99
+
+        def logits(self, x, batch_size=512):
+            out = torch.zeros(len(x), 4)
+            out[:, 0] = 1
+            return out
+
+    calls = []
+
+    def fake_get_evaluator(name, size, channels, *, device="cpu", seed=0):
+        calls.append((name, size, channels))
+        return Always0()
+
+    monkeypatch.setattr(classifier, "get_evaluator", fake_get_evaluator)
+    task = make_task("unpaired")
+    task = dataclasses.replace(
+        task, domains=(DomainInfo("mnist", 1, 4), DomainInfo("uci-digits", 1, 4))
+    )
+    model = build("cdrd", task)
+    metrics = model._joint_metrics(task, per_class=3)
+    assert calls == [("mnist", 16, 1), ("uci-digits", 16, 1)]
+    assert metrics["joint/mnist/conditional_accuracy"] == pytest.approx(0.25)
+    assert metrics["joint/uci-digits/conditional_accuracy"] == pytest.approx(0.25)
+    assert metrics["joint/pair_agreement"] == 1.0
+
+
+def test_figures_tsne_and_joint_grid(tmp_path):
+    model = build("ecdrd", make_task("unpaired")).eval()
+    model.write_figures(make_task("unpaired"), tmp_path)
+    for name in ("tsne_dc_features", "joint_samples", "translation_with_attribute"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 0
+        assert (tmp_path / f"{name}.txt").read_text()
+
+
+@pytest.mark.parametrize("method", ["cdrd", "ecdrd"])
+def test_cli_sample_and_translate_with_a_label(method, tmp_path):
+    from PIL import Image
+
+    torch.manual_seed(0)
+    trained(method, 2, tmp_path / "run", invert_steps=5)
+    out = tmp_path / "samples"
+    assert (
+        cli.main(["sample", str(tmp_path / "run"), "--n", "4", "--label", "3", "--out", str(out)])
+        == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "grid.png",
+        *[f"toyA_{i:04d}.png" for i in range(4)],
+        *[f"toyB_{i:04d}.png" for i in range(4)],
+    ]
+    img = tmp_path / "digit.png"
+    Image.new("L", (20, 18), 30).save(img)
+    out = tmp_path / "translated"
+    argv = ["translate", str(tmp_path / "run"), str(img), "--to", "toyB", "--label", "1"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    result = Image.open(out / "digit_toyB_label1.png")
+    assert result.size == (20, 18)
+    assert cli.main([*argv[:-1], "7", "--out", str(out)]) == 2  # out of range: a clear error
