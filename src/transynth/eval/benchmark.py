@@ -1,8 +1,11 @@
 """`transynth benchmark`: train methods on their benchmark tasks for a fixed budget, evaluate
 them the same way, and write one table (JSON, Markdown, HTML).
 
-Suites: ``quick`` runs the CPU presets and fits in about 30 minutes on a 2-core CPU; ``full``
-runs the paper presets (for GPUs). Each method's issue adds its entries here.
+Suites: ``quick`` (pix2pix and the unpaired translators on their first tasks) runs the CPU
+presets and fits in about 30 minutes on a 2-core CPU; ``unpaired``, ``adaptation`` (UNIT, DTN,
+CDRD, E-CDRD), ``disentangle`` (InfoGAN, AC-GAN) and ``multidomain`` (StarGAN) are the CPU-preset
+comparisons of docs/BENCHMARKS.md; ``full`` runs the paper presets (for GPUs). Each method's
+issue adds its entries here.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ _UNPAIRED_HEADLINE = (
     "BtoA/fid",
 )
 _PAIRED_HEADLINE = ("l1", "psnr", "ssim", "fcn_accuracy")
+_INFOGAN_HEADLINE = ("c1/code_accuracy", "fid", "kid")
+_ACGAN_HEADLINE = ("conditional_accuracy", "fid", "kid")
 _SAME_BUDGET = ("train.steps=1000", "train.batch_size=8")
 
 ENTRIES: tuple[BenchmarkEntry, ...] = (
@@ -89,10 +94,160 @@ ENTRIES: tuple[BenchmarkEntry, ...] = (
         for task in ("mnist2uci", "mnist2mnistm")
         for method in ("cyclegan", "dualgan", "discogan")
     ),
-    # (issue 5: UNIT and DTN entries)
-    # (issue 6: InfoGAN and AC-GAN entries)
-    # (issue 7: StarGAN entries)
-    # (issue 8: CDRD and E-CDRD entries)
+    # UNIT and DTN (issue 5). UNIT's domain adaptation on digits in both directions at one budget
+    # and split, with the source-only baseline trained in the same run; headline: held-out
+    # target TEST accuracy (the transductive target-train figure is in the metrics too).
+    *(
+        BenchmarkEntry(
+            f"unit-{task}",
+            "unit",
+            task,
+            suites=("adaptation",),
+            headline=(
+                "target_test_accuracy",
+                "source_only/target_test_accuracy",
+                "AtoB/translation_accuracy",
+                "BtoA/translation_accuracy",
+                "AtoB/fid",
+            ),
+            paper=paper,
+            note="D's class head (shared trunk) on held-out target test digits vs a "
+            "source-only classifier of the same architecture trained in the same run",
+        )
+        for task, paper in (
+            ("mnist2uci", "MNIST->USPS 95.97 (USPS, not UCI)"),
+            ("uci2mnist", "USPS->MNIST 93.58 (USPS, not UCI)"),
+        )
+    ),
+    BenchmarkEntry(
+        "dtn-printed2mnist",
+        "dtn",
+        "printed2mnist",
+        suites=("adaptation",),
+        headline=(
+            "AtoB/translation_accuracy",
+            "AtoB/baseline_accuracy",
+            "AtoB/fid",
+            "f/source_test_accuracy",
+        ),
+        paper="SVHN->MNIST 90.66 (unverified; SVHN, not printed digits)",
+        note="alpha = beta = 15, gamma = 0; f pre-trained in the run, then frozen",
+    ),
+    # InfoGAN and AC-GAN (issue 6): generators from noise on one classes task; InfoGAN's
+    # categorical code may align with the digits on some seeds only, hence three seeds.
+    *(
+        BenchmarkEntry(
+            f"infogan-mnist{'' if seed == 0 else f'-seed{seed}'}",
+            "infogan",
+            "mnist",
+            () if seed == 0 else (f"train.seed={seed}",),
+            suites=("disentangle",),
+            headline=_INFOGAN_HEADLINE,
+            paper="about 95% code accuracy (5% error) on full MNIST (60k digits, 28 px)",
+            note="categorical code c1 as a classifier after Hungarian matching; 4,000 digits",
+        )
+        for seed in (0, 1, 2)
+    ),
+    BenchmarkEntry(
+        "acgan-mnist",
+        "acgan",
+        "mnist",
+        suites=("disentangle",),
+        headline=_ACGAN_HEADLINE,
+        note="generated-class accuracy by the mnist evaluator; the paper reports CIFAR/ImageNet",
+    ),
+    *(
+        BenchmarkEntry(
+            f"{method}-fashion-mnist",
+            method,
+            "fashion-mnist",
+            suites=("extra",),
+            headline=headline,
+            note="needs the dataset-fashion-mnist package",
+        )
+        for method, headline in (("infogan", _INFOGAN_HEADLINE), ("acgan", _ACGAN_HEADLINE))
+    ),
+    *(
+        BenchmarkEntry(
+            f"{method}-paper",
+            method,
+            "mnist",
+            preset="paper",
+            suites=("full",),
+            headline=headline,
+        )
+        for method, headline in (("infogan", _INFOGAN_HEADLINE), ("acgan", _ACGAN_HEADLINE))
+    ),
+    # StarGAN (issue 7): one generator for the 4 digit styles, and the attribute task whose
+    # ground truth is rendered; the comparison with the 6 CycleGANs it replaces is
+    # benchmarks/stargan_vs_cyclegan.py.
+    BenchmarkEntry(
+        "stargan-digit-styles",
+        "stargan",
+        "digit-styles",
+        suites=("multidomain",),
+        headline=("domain_accuracy", "class_accuracy", "class_accuracy_baseline"),
+        note="targets: domain accuracy and class preservation >= 0.90 each",
+    ),
+    BenchmarkEntry(
+        "stargan-digit-attributes",
+        "stargan",
+        "digit-attributes",
+        suites=("multidomain",),
+        headline=("attribute_accuracy", "edited_attribute_accuracy", "l1", "psnr", "psnr_baseline"),
+    ),
+    BenchmarkEntry(
+        "stargan-paper",
+        "stargan",
+        "digit-styles",
+        preset="paper",
+        suites=("full",),
+        headline=("domain_accuracy", "class_accuracy"),
+    ),
+    *(
+        BenchmarkEntry(
+            f"{method}-paper",
+            method,
+            task,
+            preset="paper",
+            suites=("full",),
+            headline=(headline,),
+        )
+        for method, task, headline in (
+            ("unit", "mnist2uci", "target_test_accuracy"),
+            ("dtn", "printed2mnist", "AtoB/translation_accuracy"),
+            ("cdrd", "mnist2uci", "target_test_accuracy"),
+            ("ecdrd", "mnist2uci", "target_test_accuracy"),
+        )
+    ),
+    # CDRD and E-CDRD (issue 8): cross-domain classification by D's attribute head on held-out
+    # target TEST digits, the source-only baseline trained in the same run, and the evaluator's
+    # agreement with the requested attribute in the jointly generated pairs; one budget for both.
+    *(
+        BenchmarkEntry(
+            f"{method}-{task}",
+            method,
+            task,
+            ("train.steps=800", "train.batch_size=32"),
+            suites=("adaptation",),
+            headline=(
+                "target_test_accuracy",
+                "source_only/target_test_accuracy",
+                "target_train_accuracy_transductive",
+                f"joint/{src}/conditional_accuracy",
+                f"joint/{tgt}/conditional_accuracy",
+            ),
+            paper=paper,
+            note="attribute head of D_C on real target images vs a source-only classifier of "
+            "the same D_S + D_C architecture trained in the same run",
+        )
+        for method in ("cdrd", "ecdrd")
+        for task, src, tgt, paper in (
+            ("mnist2uci", "mnist", "uci-digits", "MNIST->USPS 95.05 (USPS, not UCI)"),
+            ("uci2mnist", "uci-digits", "mnist", "USPS->MNIST 94.35 (USPS, not UCI)"),
+            ("mnist2mnistm", "mnist", "mnist-m", ""),
+        )
+    ),
     BenchmarkEntry(
         "pix2pix-paper",
         "pix2pix",
@@ -112,7 +267,7 @@ ENTRIES: tuple[BenchmarkEntry, ...] = (
         headline=_UNPAIRED_HEADLINE,
     ),
 )
-SUITES = ("quick", "unpaired", "full", "extra")
+SUITES = ("quick", "unpaired", "adaptation", "disentangle", "multidomain", "full", "extra")
 
 
 def select(names: Sequence[str]) -> list[BenchmarkEntry]:
