@@ -1,0 +1,589 @@
+"""InfoGAN: unsupervised disentanglement by maximising mutual information with latent codes.
+
+Chen, Duan, Houthooft, Schulman, Sutskever, Abbeel. "InfoGAN: Interpretable Representation
+Learning by Information Maximizing Generative Adversarial Nets." NeurIPS 2016.
+
+Paper -> code:
+    z              incompressible noise, ``noise_dim`` (62 for MNIST), uniform(-1, 1) as in the
+                   reference code's ``Uniform(62)``
+    c              latent codes, layout ``model.codes`` (MNIST: ``"cat:10,cont:2"``: one 10-way
+                   categorical code and two continuous uniform(-1, 1) codes); named c1, c2, ... in
+                   layout order (``code_names``); G's input is [z, one-hot(c_cat)..., c_cont...]
+    G(z, c)        ``G`` (:class:`transynth.nn.infogan_nets.MnistGenerator`)
+    D              ``D``: the shared trunk (:class:`~transynth.nn.infogan_nets.MnistTrunk`) and
+                   the real/fake head FC 1
+    Q(c | x)       ``Q``: FC 128-BN-lReLU-FC on D's trunk features (Q shares D's trunk); logits
+                   for each categorical code, a factored Gaussian (mean and log std) for the
+                   continuous codes
+    Eq. 1          V(D, G): the GAN value, ``real`` + ``fake`` in the D phase and the
+                   non-saturating ``gan`` term in the G phase (the reference code's choice)
+    Eq. 4-6        L_I(G, Q) = E[log Q(c | G(z, c))] + H(c) <= I(c; G(z, c)): the lower bound of
+                   the mutual information; -L_I without the constant H(c) is ``info_cat`` (cross
+                   entropy of each categorical code) + ``info_cont`` (Gaussian negative
+                   log-likelihood of each continuous code), weighted by ``lambda_cat`` and
+                   ``lambda_cont``
+    Eq. 6          min_{G,Q} max_D V(D, G) - lambda L_I(G, Q): the D phase updates D and Q (the
+                   reference code puts Q's variables with D's) on ``real + fake + info``; the G
+                   phase updates G on ``gan + info`` (D and Q frozen, gradients flow through
+                   them into G)
+
+Networks: the paper's MNIST architecture (Appendix C, Table 1): G: FC 1024-BN-ReLU, FC 7x7x128
+-BN-ReLU, 4x4 up-conv 64 stride 2 BN-ReLU, 4x4 up-conv 1 stride 2; D/Q trunk: 4x4 conv 64 stride 2
+lReLU, 4x4 conv 128 stride 2 BN lReLU, FC 1024 BN lReLU; D: FC 1; Q: FC 128-BN-lReLU-FC; leaky
+ReLU slope 0.1; N(0, 0.02) init.
+
+Defaults and where they come from:
+    codes "cat:10,cont:2", noise_dim 62      the paper's MNIST experiment
+    lambda_cat 1.0                           the paper ("lambda = 1 for discrete codes")
+    cont_std "fixed", lambda_cont 1.0        the reference MNIST code: Q(c | x) for continuous
+                                             codes is a factored Gaussian with unit std
+                                             (``Uniform(1, fix_std=True)``) and the same
+                                             coefficient 1, so the term is 0.5 (c - mu)^2 per code
+                                             (+ const): "smaller" than the categorical term, as
+                                             the paper asks. ``cont_std: learned`` lets Q predict
+                                             a log std too (the common re-implementations, with
+                                             lambda_cont 0.1); on the CPU preset that variant
+                                             let the continuous codes take over part of the
+                                             digit identity (matched code accuracy 68%/65% vs
+                                             78%/65% with unit std, seeds 0/1)
+    lr 2e-4 (D, Q), lr_g 1e-3 (G), Adam beta1 0.5, batch 128 (paper preset)   the paper/code
+
+One training step is ("d", "g"): D and Q first, then G, each phase on freshly drawn noise and codes
+(the reference trainer runs its discriminator and generator updates as separate session calls).
+
+Deliberate departures: images are in [-1, 1] with a tanh output (the reference code models MNIST
+pixels as Bernoulli means with a sigmoid); the side is ``image_size`` with G starting at
+``image_size / 4`` (7 at 28 px as in the paper; the CPU preset uses 32 px, 8x8, matching the
+cached digit evaluators). Batch norm over the FC features needs at least 2 images per batch;
+``fake_batch`` (0: as many generated images as real ones, the paper) can raise the number of
+generated images per phase (the tiny test settings use it: batch norm over 2 samples is
+degenerate).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from transynth.capabilities import Capabilities
+from transynth.losses import discriminator_loss, generator_loss
+from transynth.models.base import Method, OptimizerSpec, to_rgb
+from transynth.nn import init_weights
+from transynth.nn.infogan_nets import MnistGenerator, MnistTrunk, check_quarter_size
+from transynth.nn.init import INITS
+from transynth.registry import register_model
+
+NOISES = ("uniform", "normal")
+CONT_STDS = ("learned", "fixed")
+#: Seed of the fixed noise of the training sample grids and report figures.
+FIGURE_SEED = 1234
+#: Values a continuous code takes in traversal figures: beyond the training range [-1, 1], as the
+#: paper's Figure 2 (c, d) varies c2, c3 from -2 to 2.
+TRAVERSAL = torch.linspace(-2.0, 2.0, 9)
+
+
+@dataclass(frozen=True)
+class Code:
+    """One latent code: a categorical code with `values` values, or one continuous scalar."""
+
+    name: str
+    kind: str  # "cat" | "cont"
+    values: int = 0  # categorical: number of values
+
+    def describe(self) -> str:
+        if self.kind == "cat":
+            return f"{self.name} (categorical, 0..{self.values - 1})"
+        return f"{self.name} (continuous, uniform(-1, 1) in training)"
+
+
+_CODES_HELP = (
+    "comma-separated entries cat:K (one K-way categorical code, K >= 2) and cont:N (N continuous "
+    "codes, N >= 1), e.g. 'cat:10,cont:2'"
+)
+
+
+def parse_codes(spec: str) -> tuple[Code, ...]:
+    """The codes of a layout string such as ``"cat:10,cont:2"`` (c1 = 10-way categorical, c2 and
+    c3 continuous); ValueError naming the bad entry and the accepted form otherwise."""
+    entries = [e.strip() for e in str(spec).split(",")]
+    if not any(entries):
+        raise ValueError(f"model.codes={spec!r} holds no code; expected {_CODES_HELP}")
+    codes: list[Code] = []
+    for entry in entries:
+        kind, sep, num = (p.strip() for p in entry.partition(":"))
+        kind = kind.lower()
+        ok = sep and kind in ("cat", "cont") and num.isdigit()
+        count = int(num) if ok else 0
+        if not ok or (kind == "cat" and count < 2) or (kind == "cont" and count < 1):
+            raise ValueError(
+                f"model.codes={spec!r}: entry {entry!r} is not valid; expected {_CODES_HELP}"
+            )
+        if kind == "cat":
+            codes.append(Code(f"c{len(codes) + 1}", "cat", count))
+        else:
+            codes += [Code(f"c{len(codes) + 1 + i}", "cont") for i in range(count)]
+    return tuple(codes)
+
+
+@dataclass(frozen=True)
+class InfoGANConfig:
+    codes: str = "cat:10,cont:2"
+    noise_dim: int = 62
+    noise: str = "uniform"  # uniform(-1, 1) (reference code) | normal N(0, 1)
+    lambda_cat: float = 1.0
+    lambda_cont: float = 1.0
+    cont_std: str = "fixed"  # fixed: std 1 (reference code) | learned: Q predicts mean, log std
+    ngf: int = 64  # G: the up-conv width (the 7x7 layer has 2 ngf channels)
+    ndf: int = 64  # D: the first conv width (the second has 2 ndf)
+    g_fc: int = 1024
+    d_fc: int = 1024
+    q_fc: int = 128
+    leak: float = 0.1  # leaky ReLU slope in D and Q
+    dropout: float = 0.0  # in D's trunk (the paper has none)
+    fake_batch: int = 0  # images generated per phase; 0: as many as real images (the paper)
+    lr: float = 2e-4  # D and Q
+    lr_g: float = 1e-3  # G
+    beta1: float = 0.5
+    beta2: float = 0.999
+    init: str = "normal"
+    init_gain: float = 0.02
+
+    def __post_init__(self) -> None:
+        from transynth.config import ConfigError, _check
+
+        try:
+            parse_codes(self.codes)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        _check(self.noise in NOISES, "model.noise", self.noise, " | ".join(NOISES))
+        _check(self.cont_std in CONT_STDS, "model.cont_std", self.cont_std, " | ".join(CONT_STDS))
+        _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
+        _check(self.noise_dim >= 0, "model.noise_dim", self.noise_dim, "an integer >= 0")
+        sizes = (self.ngf, self.ndf, self.g_fc, self.d_fc, self.q_fc)
+        _check(min(sizes) >= 1, "model.ngf/ndf/g_fc/d_fc/q_fc", sizes, "integers >= 1")
+        _check(
+            self.lambda_cat >= 0 and self.lambda_cont >= 0,
+            "model.lambda_cat/lambda_cont",
+            (self.lambda_cat, self.lambda_cont),
+            "non-negative weights",
+        )
+        _check(self.lr > 0 and self.lr_g > 0, "model.lr/lr_g", (self.lr, self.lr_g), "positive")
+        _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
+        _check(self.fake_batch >= 0, "model.fake_batch", self.fake_batch, "an integer >= 0")
+        _check(self.leak >= 0, "model.leak", self.leak, "a slope >= 0")
+
+
+class InfoDiscriminator(nn.Module):
+    """D: the shared trunk and the real/fake head; returns (scores (N,), trunk features)."""
+
+    def __init__(self, trunk: MnistTrunk) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.head = nn.Linear(trunk.out_features, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.trunk(x)
+        return self.head(h).squeeze(1), h
+
+
+def fake_count(real: int, fake_batch: int, method: str, *, phase: str) -> int:
+    """Images to generate in a phase: ``fake_batch`` or as many as the real batch. Batch norm
+    over D's FC features needs 2 images: the D phase refuses a real batch of 1, the G phase
+    generates at least 2."""
+    if phase == "d" and real < 2:
+        raise ValueError(
+            f"{method} needs at least 2 images per batch (batch norm over D's FC features); "
+            "set train.batch_size >= 2"
+        )
+    return max(fake_batch or real, 2)
+
+
+@register_model("infogan")
+class InfoGAN(Method):
+    Config = InfoGANConfig
+    capabilities = Capabilities(
+        translates=False,
+        paired=False,
+        multi_domain=False,
+        bidirectional=False,
+        joint_representation=False,
+        disentangles=True,
+        unsupervised="yes",
+        interpretable=False,  # no guarantee which semantics a code captures
+        data_kind="classes",
+    )
+    default_task = "mnist"
+    network_names = ("G", "D", "Q")
+    # G and Q agree on the categorical code within a few dozen steps (the MI bound tightens)
+    monitored_losses = ("g/info_cat",)
+
+    def __init__(self, config: InfoGANConfig, domains, image_size: int) -> None:
+        super().__init__(config, domains, image_size)
+        c = config
+        check_quarter_size(image_size, "infogan")
+        self.codes = parse_codes(c.codes)
+        self.cat_codes = tuple(k for k in self.codes if k.kind == "cat")
+        self.cont_codes = tuple(k for k in self.codes if k.kind == "cont")
+        channels = domains[0].channels
+        latent_dim = c.noise_dim + sum(k.values for k in self.cat_codes) + len(self.cont_codes)
+        per_cont = 2 if c.cont_std == "learned" else 1
+        q_out = sum(k.values for k in self.cat_codes) + per_cont * len(self.cont_codes)
+        self.G = MnistGenerator(latent_dim, channels, image_size, c.ngf, c.g_fc)
+        self.D = InfoDiscriminator(
+            MnistTrunk(channels, image_size, c.ndf, c.d_fc, c.leak, c.dropout)
+        )
+        self.Q = nn.Sequential(
+            nn.Linear(c.d_fc, c.q_fc),
+            nn.BatchNorm1d(c.q_fc),
+            nn.LeakyReLU(c.leak, True),
+            nn.Linear(c.q_fc, q_out),
+        )
+        for net in self.networks().values():
+            init_weights(net, c.init, c.init_gain)
+
+    @property
+    def code_names(self) -> tuple[str, ...]:
+        return tuple(k.name for k in self.codes)
+
+    # ---- latents -----------------------------------------------------------------------------
+    def _draw(
+        self, n: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Noise (n, noise_dim), categorical values (n, #cat) and continuous codes (n, #cont),
+        drawn on the CPU from the prior (from `generator`, else the global RNG)."""
+        c = self.config
+        if c.noise == "uniform":
+            noise = torch.rand(n, c.noise_dim, generator=generator) * 2 - 1
+        else:
+            noise = torch.randn(n, c.noise_dim, generator=generator)
+        cat = (
+            torch.stack(
+                [torch.randint(0, k.values, (n,), generator=generator) for k in self.cat_codes], 1
+            )
+            if self.cat_codes
+            else torch.zeros(n, 0, dtype=torch.long)
+        )
+        cont = torch.rand(n, len(self.cont_codes), generator=generator) * 2 - 1
+        return noise, cat, cont
+
+    def _latent(self, noise: torch.Tensor, cat: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
+        """G's input [z, one-hot(c_cat)..., c_cont...] on the model's device."""
+        onehots = [F.one_hot(cat[:, i], k.values).float() for i, k in enumerate(self.cat_codes)]
+        return torch.cat([noise, *onehots, cont], 1).to(self.device)
+
+    def _split(self, name: str) -> tuple[str, int]:
+        """(kind, column in the cat or cont tensor) of a code."""
+        for group, kind in ((self.cat_codes, "cat"), (self.cont_codes, "cont")):
+            for i, k in enumerate(group):
+                if k.name == name:
+                    return kind, i
+        raise ValueError(self._unknown_code(name))
+
+    def _unknown_code(self, name: str) -> str:
+        return f"unknown code {name!r} for this infogan; its codes are " + ", ".join(
+            k.describe() for k in self.codes
+        )
+
+    @torch.no_grad()
+    def _generate(
+        self,
+        noise: torch.Tensor,
+        cat: torch.Tensor,
+        cont: torch.Tensor,
+        batch_size: int = 500,
+    ) -> torch.Tensor:
+        """G's images for given latents, in eval mode, on the CPU in float32."""
+        was_training = self.training
+        self.eval()
+        try:
+            out = [
+                self.G(self._latent(*(t[i : i + batch_size] for t in (noise, cat, cont))))
+                .float()
+                .cpu()
+                for i in range(0, len(noise), batch_size)
+            ]
+        finally:
+            self.train(was_training)
+        return torch.cat(out)
+
+    # ---- protocol ----------------------------------------------------------------------------
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        c = self.config
+        betas = (c.beta1, c.beta2)
+        return {
+            "d": OptimizerSpec(("D", "Q"), c.lr, betas),
+            "g": OptimizerSpec(("G",), c.lr_g, betas),
+        }
+
+    def phases(self, step: int) -> tuple[str, ...]:
+        return ("d", "g")
+
+    def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if phase == "d":
+            return self.d_step(batch)
+        if phase == "g":
+            return self.g_step(batch)
+        raise ValueError(f"infogan has phases d and g, not {phase!r}")
+
+    def info_terms(
+        self, q_out: torch.Tensor, cat: torch.Tensor, cont: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """-L_I without H(c): weighted cross entropy of the categorical codes and Gaussian NLL of
+        the continuous codes under Q's predictions `q_out` (N, Q outputs)."""
+        c = self.config
+        q = q_out.float()
+        terms: dict[str, torch.Tensor] = {}
+        start = 0
+        if self.cat_codes:
+            ce = q.new_zeros(())
+            for i, k in enumerate(self.cat_codes):
+                ce = ce + F.cross_entropy(q[:, start : start + k.values], cat[:, i].to(q.device))
+                start += k.values
+            terms["info_cat"] = c.lambda_cat * ce
+        if self.cont_codes:
+            m = len(self.cont_codes)
+            mean = q[:, start : start + m]
+            target = cont.to(q.device)
+            if c.cont_std == "learned":
+                log_std = q[:, start + m : start + 2 * m]
+                nll = (
+                    0.5 * math.log(2 * math.pi)
+                    + log_std
+                    + 0.5 * ((target - mean) * torch.exp(-log_std)) ** 2
+                )
+            else:  # std 1: the reference code's fix_std=True
+                nll = 0.5 * math.log(2 * math.pi) + 0.5 * (target - mean) ** 2
+            terms["info_cont"] = c.lambda_cont * nll.sum(1).mean()
+        return terms
+
+    def d_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        real = batch["image"]
+        noise, cat, cont = self._draw(
+            fake_count(real.shape[0], self.config.fake_batch, "infogan", phase="d")
+        )
+        with torch.no_grad():  # G is not updated in this phase: no graph through it
+            fake = self.G(self._latent(noise, cat, cont))
+        real_score, _ = self.D(real)
+        fake_score, features = self.D(fake)
+        real_loss, fake_loss = discriminator_loss("vanilla", real_score, fake_score)
+        # Q (and D's trunk) learn to recover the codes of the fakes: the MI bound w.r.t. Q
+        return {
+            "real": real_loss,
+            "fake": fake_loss,
+            **self.info_terms(self.Q(features), cat, cont),
+        }
+
+    def g_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        n = fake_count(batch["image"].shape[0], self.config.fake_batch, "infogan", phase="g")
+        noise, cat, cont = self._draw(n)
+        score, features = self.D(self.G(self._latent(noise, cat, cont)))
+        return {
+            "gan": generator_loss("vanilla", score),
+            **self.info_terms(self.Q(features), cat, cont),
+        }
+
+    # ---- sampling ----------------------------------------------------------------------------
+    def _fixed_codes(self, codes: dict[str, Any]) -> dict[str, float | int]:
+        """Validated code values by name (categorical as int within range, continuous finite)."""
+        out: dict[str, float | int] = {}
+        for name, value in codes.items():
+            kind, i = self._split(name)
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"code {name}={value!r} is not a number") from None
+            if isinstance(value, bool) or not math.isfinite(number):
+                raise ValueError(f"code {name}={value!r} is not a finite number")
+            if kind == "cat":
+                k = self.cat_codes[i].values
+                if not number.is_integer() or not 0 <= number < k:
+                    raise ValueError(
+                        f"code {name}={value!r} is out of range; {name} is categorical with "
+                        f"integer values 0..{k - 1}"
+                    )
+                out[name] = int(number)
+            else:
+                out[name] = number
+        return out
+
+    def _set_codes(
+        self, cat: torch.Tensor, cont: torch.Tensor, fixed: dict[str, float | int | torch.Tensor]
+    ) -> None:
+        """Overwrite code columns in place by name (a scalar or one value per image)."""
+        for name, value in fixed.items():
+            kind, i = self._split(name)
+            if kind == "cat":
+                cat[:, i] = torch.as_tensor(value, dtype=torch.long)
+            else:
+                cont[:, i] = torch.as_tensor(value, dtype=torch.float32)
+
+    def sample(
+        self,
+        n: int,
+        *,
+        labels: Any = None,
+        codes: dict[str, float] | None = None,
+        seed: int | None = None,
+    ) -> torch.Tensor:
+        """`n` images; `codes` fixes codes by name (``{"c1": 3, "c2": 0.5}``), the others and the
+        noise are drawn from the prior (reproducibly with `seed`). The same seed gives the same
+        noise whatever codes are fixed, so changing one code value shows its effect alone."""
+        if labels is not None:
+            raise ValueError(
+                "infogan is unsupervised and takes no labels; fix its categorical code instead, "
+                f"e.g. codes={{'{self.cat_codes[0].name if self.cat_codes else 'c1'}': 3}} "
+                "(--code c1=3); codes: " + ", ".join(k.describe() for k in self.codes)
+            )
+        if n < 1:
+            raise ValueError(f"n={n}: the number of images must be at least 1")
+        fixed = self._fixed_codes(codes or {})
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        noise, cat, cont = self._draw(n, gen)
+        self._set_codes(cat, cont, fixed)
+        return self._generate(noise, cat, cont)
+
+    # ---- figures and evaluation --------------------------------------------------------------
+    def _value_grid(self, rows: int, name: str, values: torch.Tensor) -> torch.Tensor:
+        """Images (rows * len(values)): row r holds fixed draw r of the noise and codes, the
+        code `name` takes `values` along the row."""
+        noise, cat, cont = self._draw(rows, torch.Generator().manual_seed(FIGURE_SEED))
+        reps = len(values)
+        noise, cat, cont = (t.repeat_interleave(reps, 0) for t in (noise, cat, cont))
+        self._set_codes(cat, cont, {name: values.repeat(rows)})
+        return self._generate(noise, cat, cont)
+
+    def _shown_code(self) -> tuple[str, torch.Tensor]:
+        if self.cat_codes:
+            k = self.cat_codes[0]
+            return k.name, torch.arange(k.values)
+        return self.cont_codes[0].name, torch.linspace(-1.0, 1.0, 8)
+
+    @torch.no_grad()
+    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """One row per batch image: the real image, then the first categorical code's values
+        (the first continuous code from -1 to 1 when there is none) on fixed noise."""
+        real = batch["image"]
+        name, values = self._shown_code()
+        fake = self._value_grid(real.shape[0], name, values).view(
+            real.shape[0], len(values), *real.shape[1:]
+        )
+        grid = torch.cat([real.float().cpu().unsqueeze(1), fake], 1).flatten(0, 1)
+        return to_rgb(grid), len(values) + 1
+
+    def traversal(self, name: str, values: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
+        """A traversal of continuous code `name`: rows are the values of the first categorical
+        code (8 noise draws without one), columns `values` (default -2..2), noise fixed per row,
+        the other continuous codes at 0. Returns (images, row length)."""
+        from transynth.eval.disentanglement import traversal_grid
+
+        kind, j = self._split(name)
+        if kind != "cont":
+            raise ValueError(f"{name} is categorical; traversals vary a continuous code")
+        values = TRAVERSAL if values is None else values
+        rows = self.cat_codes[0].values if self.cat_codes else 8
+        noise0, cat0, _ = self._draw(rows, torch.Generator().manual_seed(FIGURE_SEED))
+
+        def generate(row_ids: torch.Tensor, vals: torch.Tensor) -> torch.Tensor:
+            noise, cat = noise0[row_ids], cat0[row_ids]
+            if self.cat_codes:
+                cat[:, 0] = row_ids
+            cont = torch.zeros(len(row_ids), len(self.cont_codes))
+            cont[:, j] = vals
+            return self._generate(noise, cat, cont)
+
+        return traversal_grid(generate, values, rows)
+
+    def _code_accuracy(
+        self, evaluator: Any, per_value: int, gen: torch.Generator
+    ) -> dict[str, tuple[float, dict[int, int]]]:
+        from transynth.eval.disentanglement import categorical_code_accuracy
+
+        out = {}
+        for k in self.cat_codes:
+
+            def generate(values: torch.Tensor, name: str = k.name) -> torch.Tensor:
+                noise, cat, cont = self._draw(len(values), gen)
+                self._set_codes(cat, cont, {name: values})
+                return self._generate(noise, cat, cont)
+
+            out[k.name] = categorical_code_accuracy(
+                generate, evaluator.logits, k.values, evaluator.num_classes, per_value
+            )
+        return out
+
+    def evaluate(
+        self,
+        task: Any,
+        *,
+        per_value: int = 100,
+        num_samples: int = 1000,
+        max_real: int | None = None,
+        evaluator_domain: dict[str, str | None] | None = None,
+        seed: int = 0,
+    ) -> dict[str, float]:
+        """Each categorical code used as a classifier: ``{code}/code_accuracy`` (the evaluator
+        labels ``per_value`` images per code value; accuracy after the best one-to-one matching of
+        values to classes) and ``{code}/class_of_value_{v}`` (the matching); ``fid``/``kid`` of
+        ``num_samples`` images against the real test images and the ``fid_real``/``kid_real``
+        floor (see :mod:`transynth.eval.generation`). Empty without an evaluator for the domain."""
+        from transynth.eval.generation import domain_evaluator, generation_scores
+
+        ev = domain_evaluator(task, self.device, evaluator_domain)
+        if ev is None:
+            return {}
+        gen = torch.Generator().manual_seed(seed)
+        results = {f"evaluator/{ev.domain}_test_accuracy": float(ev.test_accuracy)}
+        for name, (acc, match) in self._code_accuracy(ev, per_value, gen).items():
+            results[f"{name}/code_accuracy"] = acc
+            for value, cls in sorted(match.items()):
+                results[f"{name}/class_of_value_{value}"] = float(cls)
+        fake = self._generate(*self._draw(num_samples, gen))
+        results.update(generation_scores(fake, task, ev, max_real=max_real))
+        return results
+
+    def write_figures(self, task: Any, folder: Path) -> None:
+        """``code_<c>.png`` for each categorical code (rows: noise draws, columns: its values,
+        with the evaluator's matching of values to classes in the caption where there is one)
+        and ``traversal_<c>.png`` for each continuous code (rows: the first categorical code's
+        values, columns: the code from -2 to 2)."""
+        from transynth.eval.figures import save_figure
+        from transynth.eval.generation import domain_evaluator
+
+        ev = domain_evaluator(task, self.device)
+        matches = self._code_accuracy(ev, 50, torch.Generator().manual_seed(0)) if ev else {}
+        names = task.domains[0].class_names
+        for k in self.cat_codes:
+            values = torch.arange(k.values)
+            images = self._value_grid(8, k.name, values)
+            caption = (
+                f"InfoGAN categorical code {k.name}: one column per value 0..{k.values - 1}, one "
+                "row per draw of the noise and other codes (fixed along the row)."
+            )
+            if k.name in matches:
+                acc, match = matches[k.name]
+                mapped = ", ".join(
+                    f"{v}->{names[c] if c < len(names) else c}" for v, c in sorted(match.items())
+                )
+                caption += (
+                    f" Evaluator's reading of each value (value->class): {mapped}; matched "
+                    f"accuracy {acc:.1%} on 50 images per value."
+                )
+            save_figure(folder, f"code_{k.name}", images, caption, nrow=k.values)
+        for k in self.cont_codes:
+            images, nrow = self.traversal(k.name)
+            rows = (
+                f"the values 0..{self.cat_codes[0].values - 1} of {self.cat_codes[0].name}"
+                if self.cat_codes
+                else "8 noise draws"
+            )
+            caption = (
+                f"InfoGAN traversal of continuous code {k.name} from -2 to 2 (trained on -1..1) "
+                f"along each row; rows: {rows}; noise fixed per row, other continuous codes 0."
+            )
+            save_figure(folder, f"traversal_{k.name}", images, caption, nrow=nrow)
