@@ -108,6 +108,13 @@ def test_resume_with_a_different_config_is_refused(tmp_path):
         Trainer(cfg, tmp_path, task=task_for("cyclegan"))
 
 
+def test_resume_check_treats_tuples_and_their_json_lists_as_equal():
+    from transynth.training.trainer import _flatten
+
+    assert _flatten({"model": {"widths": (1, 2)}}) == _flatten({"model": {"widths": [1, 2]}})
+    assert _flatten({"model": {"widths": (1, 2)}}) != _flatten({"model": {"widths": [1, 3]}})
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     trainer = run("pix2pix", tmp_path, steps=6, checkpoint_every=2)
     original = trainer.model.step

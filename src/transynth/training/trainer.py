@@ -75,6 +75,8 @@ def check_task_fits(method: type[Method], task: TaskData) -> None:
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
+        if isinstance(v, tuple):  # a saved config comes back from JSON with lists
+            v = list(v)
         out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
     return out
 
