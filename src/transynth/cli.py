@@ -211,6 +211,17 @@ def _run_recompose(args: argparse.Namespace) -> int:
     return recompose_cli.run(args)
 
 
+def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """The trained run a command reads, and which of its weights."""
+    p.add_argument("run", help="a run folder or a checkpoint file")
+    p.add_argument(
+        "--checkpoint",
+        default="final",
+        choices=("final", "best", "last"),
+        help="which weights of a run folder: final, best (train.best_metric) or last",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="transynth", description="Transfer learning for visual synthesis."
@@ -236,13 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("translate", help="translate image files or folders with a trained run")
-    p.add_argument("run", help="a run folder or a checkpoint file")
-    p.add_argument(
-        "--checkpoint",
-        default="final",
-        choices=("final", "best", "last"),
-        help="which weights of a run folder: final, best (train.best_metric) or last",
-    )
+    _add_run_arguments(p)
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--direction", default="AtoB", help="AtoB, or BtoA for bidirectional methods")
@@ -256,13 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
 
     p = sub.add_parser("sample", help="generate images from noise with a trained generator")
-    p.add_argument("run", help="a run folder or a checkpoint file")
-    p.add_argument(
-        "--checkpoint",
-        default="final",
-        choices=("final", "best", "last"),
-        help="which weights of a run folder: final, best (train.best_metric) or last",
-    )
+    _add_run_arguments(p)
     p.add_argument("--n", type=int, default=64, help="number of images")
     p.add_argument("--label", type=int, help="class of every image (label-conditioned methods)")
     p.add_argument(
@@ -275,13 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "evaluate", help="evaluate a trained run on held-out data; writes metrics.json"
     )
-    p.add_argument("run", help="a run folder or a checkpoint file")
-    p.add_argument(
-        "--checkpoint",
-        default="final",
-        choices=("final", "best", "last"),
-        help="which weights of a run folder: final, best (train.best_metric) or last",
-    )
+    _add_run_arguments(p)
     p.add_argument("--data", help="evaluate on another task or folder than the training one")
     p.add_argument(
         "--inception-weights",

@@ -56,7 +56,7 @@ from torch import nn
 
 from transynth.capabilities import Capabilities
 from transynth.losses import discriminator_loss, generator_loss
-from transynth.models.base import Method, OptimizerSpec, to_rgb
+from transynth.models.base import Method, OptimizerSpec, generate_in_eval, to_rgb
 from transynth.models.infogan import FIGURE_SEED, fake_count
 from transynth.nn import init_weights
 from transynth.nn.infogan_nets import MnistGenerator, MnistTrunk, check_quarter_size
@@ -170,23 +170,13 @@ class ACGAN(Method):
         noise = self._noise(n)
         return noise, torch.randint(0, self.num_classes, (n,))
 
-    @torch.no_grad()
     def _generate(
         self, noise: torch.Tensor, labels: torch.Tensor, batch_size: int = 500
     ) -> torch.Tensor:
         """G's images in eval mode, on the CPU in float32."""
-        was_training = self.training
-        self.eval()
-        try:
-            out = [
-                self.G(self._latent(noise[i : i + batch_size], labels[i : i + batch_size]))
-                .float()
-                .cpu()
-                for i in range(0, len(noise), batch_size)
-            ]
-        finally:
-            self.train(was_training)
-        return torch.cat(out)
+        return generate_in_eval(
+            self, lambda z, y: self.G(self._latent(z, y)), (noise, labels), batch_size
+        )
 
     # ---- protocol ----------------------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimizerSpec]:

@@ -245,6 +245,25 @@ class Method(nn.Module):
             self.train(was_training)
 
 
+@torch.no_grad()
+def generate_in_eval(
+    model: nn.Module, generate: Any, latents: Sequence[torch.Tensor], batch_size: int = 500
+) -> torch.Tensor:
+    """``generate(*batch_of_latents)`` over all `latents` in batches, in eval mode (restored
+    afterwards), as one float32 CPU tensor: the sampling loop of generators from noise."""
+    was_training = model.training
+    model.eval()
+    try:
+        n = len(latents[0])
+        out = [
+            generate(*(t[i : i + batch_size] for t in latents)).float().cpu()
+            for i in range(0, n, batch_size)
+        ]
+    finally:
+        model.train(was_training)
+    return torch.cat(out)
+
+
 def columns_grid(cols: list[torch.Tensor]) -> tuple[torch.Tensor, int]:
     """Images of several columns (each (N, C, H, W)) as one RGB grid, a row per item."""
     return torch.stack([to_rgb(t.float()) for t in cols], 1).flatten(0, 1), len(cols)

@@ -73,7 +73,7 @@ from torch import nn
 
 from transynth.capabilities import Capabilities
 from transynth.losses import discriminator_loss, generator_loss
-from transynth.models.base import Method, OptimizerSpec, to_rgb
+from transynth.models.base import Method, OptimizerSpec, generate_in_eval, to_rgb
 from transynth.nn import init_weights
 from transynth.nn.infogan_nets import MnistGenerator, MnistTrunk, check_quarter_size
 from transynth.nn.init import INITS
@@ -290,7 +290,6 @@ class InfoGAN(Method):
             k.describe() for k in self.codes
         )
 
-    @torch.no_grad()
     def _generate(
         self,
         noise: torch.Tensor,
@@ -299,18 +298,9 @@ class InfoGAN(Method):
         batch_size: int = 500,
     ) -> torch.Tensor:
         """G's images for given latents, in eval mode, on the CPU in float32."""
-        was_training = self.training
-        self.eval()
-        try:
-            out = [
-                self.G(self._latent(*(t[i : i + batch_size] for t in (noise, cat, cont))))
-                .float()
-                .cpu()
-                for i in range(0, len(noise), batch_size)
-            ]
-        finally:
-            self.train(was_training)
-        return torch.cat(out)
+        return generate_in_eval(
+            self, lambda *t: self.G(self._latent(*t)), (noise, cat, cont), batch_size
+        )
 
     # ---- protocol ----------------------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimizerSpec]:
