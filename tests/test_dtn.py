@@ -94,6 +94,26 @@ def test_losses_follow_the_paper():
         get_model_class("dtn")(config().model, task.domains, 24)
 
 
+def test_d_reads_the_same_batch_in_the_g_and_d_phases():
+    """D has batch norm: G must be judged by the function the D phase trains, i.e. on the same
+    [G(x), G(t), t] batch (judged on fakes alone, G chased other batch statistics and
+    printed2mnist translation stayed at chance)."""
+    task = make_task("unpaired", channels=(3, 1))
+    model = get_model_class("dtn")(config().model, task.domains, 16)
+    from transynth.data.types import SampleIndex
+
+    batch = torch.utils.data.default_collate(
+        [task.train[SampleIndex(i, (i, i))] for i in range(4)]
+    )
+    seen: list[torch.Tensor] = []
+    hook = model.D.register_forward_hook(lambda m, i, o: seen.append(i[0].detach().clone()))
+    model.step("g", batch)
+    model.step("d", batch)
+    hook.remove()
+    assert len(seen) == 2 and seen[0].shape[0] == 12
+    assert torch.equal(seen[0], seen[1])
+
+
 def test_evaluate_is_one_way_with_f_accuracy():
     task = make_task("unpaired", channels=(3, 1))
     model = get_model_class("dtn")(config().model, task.domains, 16)

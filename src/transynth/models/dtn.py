@@ -37,6 +37,8 @@ Deliberate departures:
 - f sees target-domain images converted to the source's channel count (gray MNIST -> 3 equal
   channels for a printed-digit f), as SVHN's f sees MNIST in the paper.
 - G phase before the D phase within a step, the D phase reusing the G phase's detached outputs.
+- D judges one batch of [G(x), G(t), t] in both phases (the paper does not say how batches are
+  formed), so that its batch norm statistics are the same whenever G and D read it.
 """
 
 from __future__ import annotations
@@ -291,7 +293,12 @@ class DTN(Method):
         fake_s = self.g(fx)  # G(x), source -> target
         fake_t = self.g(self.f(match_channels(t, self.domains[0].channels)))  # G(t)
         self._cache = {"fake_s": fake_s.detach(), "fake_t": fake_t.detach()}
-        logits = self.D(torch.cat([fake_s, fake_t])).float()
+        # D sees the same batch as in its own phase (fakes AND real targets): its batch norm
+        # then computes the same function that the D phase trains. Judged on fakes alone, the
+        # batch statistics differ and G optimised a D that its D phase never saw (g/gan near 0
+        # while D classified the fakes perfectly; translation accuracy at chance).
+        logits = self.D(torch.cat([fake_s, fake_t, t.to(fake_s.dtype)])).float()
+        logits = logits[: len(fake_s) + len(fake_t)]
         real = torch.full((len(logits),), REAL_TARGET, device=logits.device)
         losses = {"gan": F.cross_entropy(logits, real) * 2}  # two expectations, as in L_GANG
         f_fake = self.f(match_channels(fake_s, self.domains[0].channels))
