@@ -102,9 +102,7 @@ def test_d_reads_the_same_batch_in_the_g_and_d_phases():
     model = get_model_class("dtn")(config().model, task.domains, 16)
     from transynth.data.types import SampleIndex
 
-    batch = torch.utils.data.default_collate(
-        [task.train[SampleIndex(i, (i, i))] for i in range(4)]
-    )
+    batch = torch.utils.data.default_collate([task.train[SampleIndex(i, (i, i))] for i in range(4)])
     seen: list[torch.Tensor] = []
     hook = model.D.register_forward_hook(lambda m, i, o: seen.append(i[0].detach().clone()))
     model.step("g", batch)

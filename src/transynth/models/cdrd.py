@@ -91,7 +91,7 @@ from transynth.capabilities import Capabilities
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
 from transynth.nn import init_weights
-from transynth.nn.init import INITS
+from transynth.nn.init import INITS, copy_init
 from transynth.registry import register_model
 
 #: The lecture's comparison table, last row: unpaired, multi-domain, bi-direction, joint
@@ -131,6 +131,7 @@ class CDRDConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     source_only: bool = True  # train the source-only baseline classifier in the same run
+    tied_init: bool = True  # target-specific layers start as copies of the source ones
     invert_steps: int = 200  # CDRD translation: Adam steps inverting G for a given image
     init: str = "normal"
     init_gain: float = 0.02
@@ -333,7 +334,14 @@ class CDRD(Method):
         self._build_extra(d_layers)
         for net in self.networks().values():
             init_weights(net, c.init, c.init_gain)
+        if c.tied_init:
+            for dst, src_net in self._tied_pairs():
+                copy_init(dst, src_net)
         self._fakes: dict[str, torch.Tensor] | None = None
+
+    def _tied_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        """(target-specific, source-specific) layers that ``tied_init`` starts equal."""
+        return [(self.G_T, self.G_S), (self.D_T, self.D_S)]
 
     def _build_extra(self, d_layers: Any) -> None:
         """Hook for E-CDRD's encoders."""
@@ -701,6 +709,9 @@ class ECDRD(CDRD):
         self.E_S = nn.Sequential(*d_layers(src.channels)[:p])
         self.E_T = nn.Sequential(*d_layers(tgt.channels)[:p])
         self.E_C = LatentHead(d_layers(src.channels)[p:], c.emb_dim, c.z_dim)
+
+    def _tied_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [*super()._tied_pairs(), (self.E_T, self.E_S)]
 
     def _g_networks(self) -> tuple[str, ...]:
         return ("G_C", "G_S", "G_T", "E_S", "E_T", "E_C")
