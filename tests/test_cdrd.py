@@ -66,6 +66,26 @@ def test_joint_samples_are_pairs_of_the_same_noise_and_label(method):
     assert not torch.allclose(other["toyB"], out["toyB"])  # the label changes the images
 
 
+@pytest.mark.parametrize("channels", [(1, 1), (1, 3)])
+def test_tied_init_starts_both_domains_as_one_function(channels):
+    task = make_task("unpaired", channels=channels)
+    model = build("ecdrd", task, tied_init=True).eval()
+    z, labels = torch.randn(3, model.config.z_dim), torch.tensor([0, 1, 0])
+    with torch.no_grad():
+        x_s, x_t = model.generate(z, labels)
+        assert torch.allclose(x_t, x_s.expand_as(x_t), atol=1e-5)
+        x = torch.rand(3, 1, task.image_size, task.image_size) * 2 - 1
+        x_as_t = x.expand(-1, channels[1], -1, -1)
+        assert torch.allclose(
+            model.discriminate(x_as_t, 1)[1], model.discriminate(x, 0)[1], atol=1e-4
+        )
+        assert torch.allclose(model.encode(x_as_t, 1)[0], model.encode(x, 0)[0], atol=1e-4)
+    untied = build("cdrd", task).eval()
+    with torch.no_grad():
+        x_s, x_t = untied.generate(z, labels)
+    assert not torch.allclose(x_t, x_s.expand_as(x_t), atol=1e-3)
+
+
 def test_bad_labels_and_codes_are_clear_errors():
     model = build("cdrd", make_task("unpaired"))
     with pytest.raises(ValueError, match=r"accepted: 0\.\.3"):

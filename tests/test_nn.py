@@ -81,3 +81,28 @@ def test_image_pool_fills_then_swaps_and_round_trips():
     clone = ImagePool(3)
     clone.load_state_dict(pool.state_dict())
     assert torch.equal(torch.cat(clone.images), torch.cat(pool.images))
+
+
+def test_copy_init_starts_domain_specific_layers_as_one_function():
+    from torch import nn
+
+    from transynth.nn.init import copy_init
+
+    torch.manual_seed(0)
+    gray_in = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
+    rgb_in = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
+    copy_init(rgb_in, gray_in)
+    x = torch.randn(2, 1, 8, 8)
+    # a gray image repeated over RGB gets the gray network's response, and back
+    assert torch.allclose(rgb_in(x.expand(-1, 3, -1, -1)), gray_in(x), atol=1e-5)
+    back = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
+    copy_init(back, rgb_in)
+    assert torch.allclose(back(x), gray_in(x), atol=1e-5)
+    gray_out, rgb_out = nn.ConvTranspose2d(4, 1, 4, 2, 1), nn.ConvTranspose2d(4, 3, 4, 2, 1)
+    copy_init(rgb_out, gray_out)
+    h = torch.randn(2, 4, 4, 4)
+    assert torch.allclose(rgb_out(h), gray_out(h).expand(-1, 3, -1, -1), atol=1e-6)
+    with pytest.raises(ValueError, match="channels"):
+        copy_init(nn.Conv2d(2, 4, 3), nn.Conv2d(3, 4, 3))
+    with pytest.raises(ValueError, match="Linear"):
+        copy_init(nn.Linear(3, 4), nn.Conv2d(3, 4, 3))
