@@ -45,9 +45,9 @@ Deliberate departures:
   saving a generator forward pass (the official loop updates D first on fresh samples).
 - The feature-consistency features are taken in the same forward pass as the real/fake scores
   (with dropout), not in a second dropout-free pass as in the official DA code.
-- ``d_tied_init``: when both domains have the same channel count, D_B's private layers are
-  initialised as a copy of D_A's (independently initialised in the official code); only the
-  starting point changes, not the objective. It lets the short CPU runs adapt from a classifier
+- ``d_tied_init``: D_B's private layers are initialised as a copy of D_A's (independently
+  initialised in the official code; ``copy_init``: across gray and RGB domains a gray image
+  repeated over RGB gets the same response); only the starting point changes, not the objective. It lets the short CPU runs adapt from a classifier
   path that already reads the target like the source instead of from a random one.
 - The official DA code's values of ``cls_w`` and ``feature_w`` are not known here: by default
   ``lambda_cls`` equals the GAN weight (10) and ``lambda_feat`` is 1 (mean L1); the CPU preset
@@ -74,7 +74,7 @@ from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
 from transynth.nn import init_weights
 from transynth.nn.generators import ResidualBlock
-from transynth.nn.init import INITS
+from transynth.nn.init import INITS, copy_init
 from transynth.nn.norm import NORMS, norm_layer, uses_bias
 from transynth.registry import register_model
 
@@ -111,7 +111,7 @@ class UNITConfig:
     lambda_feat: float = 1.0  # feature consistency of corresponding generated images
     feat_distance: str = "l1"  # l1 (the paper's text) | l2 (the official DA code's MSE)
     source_only_baseline: bool = True  # also train S on source labels only (phase "src")
-    d_tied_init: bool = True  # D_B's private layers start as a copy of D_A's (same channels)
+    d_tied_init: bool = True  # D_B's private layers start as a copy of D_A's
     lr: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.999
@@ -312,11 +312,11 @@ class UNIT(Method):
                 init_weights(net, "normal", c.init_gain)
             else:
                 init_weights(net, c.init, c.init_gain)
-        if c.d_tied_init and ch_a == ch_b:
+        if c.d_tied_init:
             # Both private paths start as the same function, so that the shared trunk and class
             # head see comparable features from either domain from the first step; training
             # then moves them apart as each domain needs.
-            self.D_B.load_state_dict(self.D_A.state_dict())
+            copy_init(self.D_B, self.D_A)  # across 1 <-> 3 channels: gray = repeated RGB
         self._cache: dict[str, torch.Tensor] | None = None
 
     # ---- the shared latent space -----------------------------------------------------------
