@@ -47,8 +47,9 @@ Deliberate departures:
   (with dropout), not in a second dropout-free pass as in the official DA code.
 - ``d_tied_init``: D_B's private layers are initialised as a copy of D_A's (independently
   initialised in the official code; ``copy_init``: across gray and RGB domains a gray image
-  repeated over RGB gets the same response); only the starting point changes, not the objective. It lets the short CPU runs adapt from a classifier
-  path that already reads the target like the source instead of from a random one.
+  repeated over RGB gets the same response); only the starting point changes, not the objective.
+  It lets the short CPU runs adapt from a classifier path that already reads the target like the
+  source instead of from a random one.
 - The official DA code's values of ``cls_w`` and ``feature_w`` are not known here: by default
   ``lambda_cls`` equals the GAN weight (10) and ``lambda_feat`` is 1 (mean L1); the CPU preset
   raises them to 50 and 10 so that the class head learns within 500 steps.
