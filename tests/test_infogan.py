@@ -165,6 +165,23 @@ def test_more_code_values_than_classes_count_the_extra_values_as_errors():
     assert acc == 0.5 and len(match) == 2
 
 
+@pytest.mark.parametrize("joint", [False, True])
+def test_d_reads_the_same_batch_composition_in_both_phases(joint):
+    model = build(joint_batch=joint, fake_batch=0).train()
+    real = torch.rand(4, 1, 16, 16) * 2 - 1
+    seen: list[torch.Tensor] = []
+    hook = model.D.register_forward_hook(lambda m, i, o: seen.append(i[0].detach()))
+    d = model.step("d", {"image": real})
+    g = model.step("g", {"image": real})
+    hook.remove()
+    assert {"real", "fake", "info_cat"} <= set(d) and {"gan", "info_cat"} <= set(g)
+    if joint:  # one batch [real, fake] in each phase, the real images first
+        assert [len(x) for x in seen] == [8, 8]
+        assert all(torch.equal(x[:4], real) for x in seen)
+    else:  # the reference code: real and fake apart in D's phase, fake alone in G's
+        assert [len(x) for x in seen] == [4, 4, 4]
+
+
 def test_evaluate_reports_the_matched_code_accuracy(monkeypatch):
     """With an evaluator that reads the code from the generated image, the metric finds the
     permutation the generator uses."""

@@ -57,7 +57,9 @@ pixels as Bernoulli means with a sigmoid); the side is ``image_size`` with G sta
 cached digit evaluators). Batch norm over the FC features needs at least 2 images per batch;
 ``fake_batch`` (0: as many generated images as real ones, the paper) can raise the number of
 generated images per phase (the tiny test settings use it: batch norm over 2 samples is
-degenerate).
+degenerate). ``joint_batch`` (off by default: the reference code's two batches) passes the real
+and the generated images through D as one batch in both phases, as AC-GAN does by default here,
+so that D's batch norm cannot normalise away their difference.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class InfoGANConfig:
     leak: float = 0.1  # leaky ReLU slope in D and Q
     dropout: float = 0.0  # in D's trunk (the paper has none)
     fake_batch: int = 0  # images generated per phase; 0: as many as real images (the paper)
+    joint_batch: bool = False  # D judges real and fake images as one batch in both phases
     lr: float = 2e-4  # D and Q
     lr_g: float = 1e-3  # G
     beta1: float = 0.5
@@ -359,8 +362,7 @@ class InfoGAN(Method):
         )
         with torch.no_grad():  # G is not updated in this phase: no graph through it
             fake = self.G(self._latent(noise, cat, cont))
-        real_score, _ = self.D(real)
-        fake_score, features = self.D(fake)
+        (real_score, _), (fake_score, features) = self._judge(real, fake)
         real_loss, fake_loss = discriminator_loss("vanilla", real_score, fake_score)
         # Q (and D's trunk) learn to recover the codes of the fakes: the MI bound w.r.t. Q
         return {
@@ -369,10 +371,25 @@ class InfoGAN(Method):
             **self.info_terms(self.Q(features), cat, cont),
         }
 
+    def _judge(
+        self, real: torch.Tensor, fake: torch.Tensor
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """D's (score, trunk features) of the real and the generated images: two batches (the
+        reference code), or one with ``joint_batch`` (one set of batch-norm statistics)."""
+        if not self.config.joint_batch:
+            return self.D(real), self.D(fake)
+        score, features = self.D(torch.cat([real, fake.to(real.dtype)]))
+        n = real.shape[0]
+        return (score[:n], features[:n]), (score[n:], features[n:])
+
     def g_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         n = fake_count(batch["image"].shape[0], self.config.fake_batch, "infogan", phase="g")
         noise, cat, cont = self._draw(n)
-        score, features = self.D(self.G(self._latent(noise, cat, cont)))
+        fake = self.G(self._latent(noise, cat, cont))
+        if self.config.joint_batch:  # the real images only share D's batch statistics here
+            _, (score, features) = self._judge(batch["image"], fake)
+        else:
+            score, features = self.D(fake)
         return {
             "gan": generator_loss("vanilla", score),
             **self.info_terms(self.Q(features), cat, cont),

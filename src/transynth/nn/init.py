@@ -28,7 +28,7 @@ def init_weights(net: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn
                 nn.init.orthogonal_(m.weight, gain=gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             nn.init.normal_(m.weight, 1.0, gain)
             nn.init.zeros_(m.bias)
 
