@@ -203,3 +203,19 @@ def test_comparison_table_has_the_unpaired_family():
     for method in ("cyclegan", "dualgan", "discogan"):
         assert rows[method][:4] == ["O", "X", "O", "X"], method
     assert set(TINY) >= {"dualgan", "discogan"}
+
+
+def test_cyclegan_unet_generator_option():
+    task = make_task("unpaired", channels=(1, 3))
+    overrides = tiny_overrides("cyclegan")
+    overrides["model"] = {**TINY["cyclegan"]["model"], "generator": "unet", "num_downs": 4}
+    cfg = resolve_config("cyclegan", overrides=overrides)
+    model = get_model_class("cyclegan")(cfg.model, task.domains, task.image_size)
+    assert type(model.G_AB).__name__ == "UnetGenerator"
+    assert model.translate(torch.zeros(2, 1, 16, 16), "AtoB").shape == (2, 3, 16, 16)
+    overrides["model"]["num_downs"] = 5  # 16 px is not divisible by 2^5
+    with pytest.raises(ValueError, match="num_downs"):
+        model_cfg = resolve_config("cyclegan", overrides=overrides).model
+        get_model_class("cyclegan")(model_cfg, task.domains, task.image_size)
+    with pytest.raises(ConfigError, match="generator"):
+        resolve_config("cyclegan", overrides={"model": {"generator": "vgg"}})

@@ -16,7 +16,9 @@ Paper -> code (the lecture's notation in brackets):
 
 Defaults are the paper's: ResNet generator with 9 blocks (256 px; 6 at 128 px), 70x70 PatchGAN,
 instance norm, Adam lr 2e-4 betas (0.5, 0.999), N(0, 0.02) init, batch 1, lr constant for the
-first half then linearly decayed to 0 (the trainer's ``decay_start``).
+first half then linearly decayed to 0 (the trainer's ``decay_start``). ``generator: unet`` is the
+reference code's other generator family (``--netG unet_256``): a U-Net with ``num_downs``
+stride-2 levels and skip connections (no dropout unless ``dropout`` > 0, as ``--no_dropout``).
 
 Order within a step (the reference code's): the G phase first, generating G(x) and F(y); then the
 D phase on those same images, detached and passed through the history pool.
@@ -32,14 +34,23 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator
-from transynth.nn import ImagePool, PatchDiscriminator, ResnetGenerator, init_weights
+from transynth.nn import (
+    ImagePool,
+    PatchDiscriminator,
+    ResnetGenerator,
+    UnetGenerator,
+    init_weights,
+)
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
 from transynth.registry import register_model
+
+GENERATORS = ("resnet", "unet")
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,8 @@ class CycleGANConfig:
     ngf: int = 64
     ndf: int = 64
     n_blocks: int = 9
+    generator: str = "resnet"  # resnet | unet (the reference code's --netG families)
+    num_downs: int = 8  # U-Net levels (unet only): 8 at 256 px, 5 at 32 px
     d_layers: int = 3  # 3 -> 70x70 PatchGAN
     norm: str = "instance"
     dropout: float = 0.0
@@ -66,6 +79,10 @@ class CycleGANConfig:
         _check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
         _check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
         _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
+        _check(
+            self.generator in GENERATORS, "model.generator", self.generator, " | ".join(GENERATORS)
+        )
+        _check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
         _check(
             self.n_blocks >= 0 and self.ngf >= 1 and self.ndf >= 1,
             "model.n_blocks/ngf/ndf",
@@ -94,8 +111,8 @@ class CycleGAN(TwoWayTranslator, Method):
         super().__init__(config, domains, image_size)
         c = config
         ch_a, ch_b = domains[0].channels, domains[1].channels
-        self.G_AB = ResnetGenerator(ch_a, ch_b, c.ngf, c.n_blocks, c.norm, c.dropout)
-        self.G_BA = ResnetGenerator(ch_b, ch_a, c.ngf, c.n_blocks, c.norm, c.dropout)
+        self.G_AB = self._generator(ch_a, ch_b, image_size)
+        self.G_BA = self._generator(ch_b, ch_a, image_size)
         self.D_A = PatchDiscriminator(ch_a, c.ndf, c.d_layers, c.norm)
         self.D_B = PatchDiscriminator(ch_b, c.ndf, c.d_layers, c.norm)
         for net in self.networks().values():
@@ -104,6 +121,17 @@ class CycleGAN(TwoWayTranslator, Method):
         self.pool_B = ImagePool(c.pool_size)
         self.identity_active = c.lambda_identity > 0 and ch_a == ch_b
         self._fakes: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def _generator(self, cin: int, cout: int, image_size: int) -> nn.Module:
+        c = self.config
+        if c.generator == "resnet":
+            return ResnetGenerator(cin, cout, c.ngf, c.n_blocks, c.norm, c.dropout)
+        if image_size % 2**c.num_downs:
+            raise ValueError(
+                f"a U-Net with model.num_downs={c.num_downs} needs an image size divisible by "
+                f"{2**c.num_downs}, got {image_size}; lower num_downs (e.g. 5 at 32 px)"
+            )
+        return UnetGenerator(cin, cout, c.num_downs, c.ngf, c.norm, c.dropout)
 
     def optimizers(self) -> dict[str, OptimizerSpec]:
         c = self.config
