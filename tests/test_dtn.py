@@ -119,3 +119,22 @@ def test_evaluate_is_one_way_with_f_accuracy():
     assert 0.0 <= metrics["f/source_test_accuracy"] <= 1.0
     assert 0.0 <= metrics["f/target_test_accuracy"] <= 1.0
     assert not any(k.startswith("BtoA/") for k in metrics)
+
+
+def test_f_augmentation_warps_and_grays_source_images():
+    from transynth.models.dtn import augment_for_f
+
+    torch.manual_seed(0)
+    x = torch.rand(64, 3, 16, 16) * 2 - 1
+    y = augment_for_f(x)
+    assert y.shape == x.shape and bool(torch.isfinite(y).all())
+    assert not torch.allclose(y, x)
+    gray = (y[:, 0] == y[:, 1]).flatten(1).all(1) & (y[:, 1] == y[:, 2]).flatten(1).all(1)
+    assert 16 <= int(gray.sum()) <= 48  # about half of the images are made gray
+    assert augment_for_f(torch.rand(4, 1, 16, 16)).shape == (4, 1, 16, 16)
+    task = make_task("unpaired", channels=(3, 1))
+    model = get_model_class("dtn")(config(f_augment=True).model, task.domains, 16)
+    from transynth.data.types import SampleIndex
+
+    batch = torch.utils.data.default_collate([task.train[SampleIndex(i, (i, i))] for i in range(4)])
+    assert torch.isfinite(model.step("f", batch)["cls"])
