@@ -33,7 +33,8 @@ Deliberate departures:
 - f's 128-d code ends in tanh (as in the widely used TensorFlow re-implementation; the paper
   does not say): with an unbounded code, alpha * L_CONST dominated g's objective in our runs
   and g drew adversarial noise that moved f's code (translation accuracy at chance, FID 409 on
-  printed2mnist) instead of digits.
+  printed2mnist) instead of digits. That run predates the fix of D's batch composition (below),
+  which also kept accuracy at chance, so the unbounded code has not been re-measured since.
 - ``f_augment`` (off by default; the paper does not augment): f pre-trains on randomly warped
   source images, half of them gray, which lifts a printed-digit f from 70% to 78% on MNIST test
   digits (1,000 steps, measured outside the run); see docs/BENCHMARKS.md for its effect on G.
