@@ -56,7 +56,13 @@ from torch import nn
 
 from transynth.capabilities import Capabilities
 from transynth.losses import discriminator_loss, generator_loss
-from transynth.models.base import Method, OptimizerSpec, generate_in_eval, to_rgb
+from transynth.models.base import (
+    Method,
+    OptimizerSpec,
+    generate_in_eval,
+    judge_real_and_fake,
+    to_rgb,
+)
 from transynth.models.infogan import FIGURE_SEED, fake_count
 from transynth.nn import init_weights
 from transynth.nn.infogan_nets import MnistGenerator, MnistTrunk, check_quarter_size
@@ -205,7 +211,8 @@ class ACGAN(Method):
         noise, fake_labels = self._draw(fake_count(real.shape[0], c.fake_batch, "acgan", phase="d"))
         with torch.no_grad():  # G is not updated in this phase: no graph through it
             fake = self.G(self._latent(noise, fake_labels))
-        (real_score, real_logits), (fake_score, fake_logits) = self._judge(real, fake)
+        judged = judge_real_and_fake(self.D, real, fake, self.config.joint_batch)
+        (real_score, real_logits), (fake_score, fake_logits) = judged
         real_loss, fake_loss = discriminator_loss("vanilla", real_score, fake_score)  # -L_S
         fake_labels = fake_labels.to(fake_logits.device)
         return {
@@ -215,24 +222,13 @@ class ACGAN(Method):
             "cls_fake": c.lambda_cls * F.cross_entropy(fake_logits.float(), fake_labels),
         }
 
-    def _judge(
-        self, real: torch.Tensor, fake: torch.Tensor
-    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-        """D's (scores, class logits) of the real and the generated images: one batch through D
-        with ``joint_batch`` (one set of batch-norm statistics), else two."""
-        if not self.config.joint_batch:
-            return self.D(real), self.D(fake)
-        scores, logits = self.D(torch.cat([real, fake.to(real.dtype)]))
-        n = real.shape[0]
-        return (scores[:n], logits[:n]), (scores[n:], logits[n:])
-
     def g_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         c = self.config
         n = fake_count(batch["image"].shape[0], c.fake_batch, "acgan", phase="g")
         noise, fake_labels = self._draw(n)
         fake = self.G(self._latent(noise, fake_labels))
         if self.config.joint_batch:  # the real images only share D's batch statistics here
-            _, (score, logits) = self._judge(batch["image"], fake)
+            _, (score, logits) = judge_real_and_fake(self.D, batch["image"], fake, True)
         else:
             score, logits = self.D(fake)
         if c.saturating:  # minimise L_S's fake term log P(S=fake | X_fake) = -BCE(score, 0)

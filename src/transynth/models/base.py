@@ -264,6 +264,18 @@ def generate_in_eval(
     return torch.cat(out)
 
 
+def judge_real_and_fake(
+    D: nn.Module, real: torch.Tensor, fake: torch.Tensor, joint: bool
+) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    """D's outputs (a tuple of per-image tensors) for the real and the generated images: two
+    batches, or one with `joint` (one set of batch-norm statistics for both)."""
+    if not joint:
+        return D(real), D(fake)
+    outputs = D(torch.cat([real, fake.to(real.dtype)]))
+    n = real.shape[0]
+    return tuple(o[:n] for o in outputs), tuple(o[n:] for o in outputs)
+
+
 def columns_grid(cols: list[torch.Tensor]) -> tuple[torch.Tensor, int]:
     """Images of several columns (each (N, C, H, W)) as one RGB grid, a row per item."""
     return torch.stack([to_rgb(t.float()) for t in cols], 1).flatten(0, 1), len(cols)

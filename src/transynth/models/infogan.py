@@ -75,7 +75,13 @@ from torch import nn
 
 from transynth.capabilities import Capabilities
 from transynth.losses import discriminator_loss, generator_loss
-from transynth.models.base import Method, OptimizerSpec, generate_in_eval, to_rgb
+from transynth.models.base import (
+    Method,
+    OptimizerSpec,
+    generate_in_eval,
+    judge_real_and_fake,
+    to_rgb,
+)
 from transynth.nn import init_weights
 from transynth.nn.infogan_nets import MnistGenerator, MnistTrunk, check_quarter_size
 from transynth.nn.init import INITS
@@ -362,7 +368,8 @@ class InfoGAN(Method):
         )
         with torch.no_grad():  # G is not updated in this phase: no graph through it
             fake = self.G(self._latent(noise, cat, cont))
-        (real_score, _), (fake_score, features) = self._judge(real, fake)
+        judged = judge_real_and_fake(self.D, real, fake, self.config.joint_batch)
+        (real_score, _), (fake_score, features) = judged
         real_loss, fake_loss = discriminator_loss("vanilla", real_score, fake_score)
         # Q (and D's trunk) learn to recover the codes of the fakes: the MI bound w.r.t. Q
         return {
@@ -371,23 +378,12 @@ class InfoGAN(Method):
             **self.info_terms(self.Q(features), cat, cont),
         }
 
-    def _judge(
-        self, real: torch.Tensor, fake: torch.Tensor
-    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-        """D's (score, trunk features) of the real and the generated images: two batches (the
-        reference code), or one with ``joint_batch`` (one set of batch-norm statistics)."""
-        if not self.config.joint_batch:
-            return self.D(real), self.D(fake)
-        score, features = self.D(torch.cat([real, fake.to(real.dtype)]))
-        n = real.shape[0]
-        return (score[:n], features[:n]), (score[n:], features[n:])
-
     def g_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         n = fake_count(batch["image"].shape[0], self.config.fake_batch, "infogan", phase="g")
         noise, cat, cont = self._draw(n)
         fake = self.G(self._latent(noise, cat, cont))
         if self.config.joint_batch:  # the real images only share D's batch statistics here
-            _, (score, features) = self._judge(batch["image"], fake)
+            _, (score, features) = judge_real_and_fake(self.D, batch["image"], fake, True)
         else:
             score, features = self.D(fake)
         return {
