@@ -68,6 +68,7 @@ class TrainConfig:
     eval_every: int = 0  # also evaluate every N steps (0: only at the end)
     best_metric: str = ""  # keep best.safetensors by this metric, e.g. AtoB/translation_accuracy
     best_mode: str = "max"  # max | min: whether a larger best_metric is better
+    ema: float = 0.0  # decay of a moving average of the weights used for evaluation (0: off)
 
     def __post_init__(self) -> None:
         _check(self.steps >= 1, "train.steps", self.steps, "an integer >= 1")
@@ -80,6 +81,7 @@ class TrainConfig:
         _check(self.amp in AMP_MODES, "train.amp", self.amp, " | ".join(AMP_MODES))
         _check(self.eval_every >= 0, "train.eval_every", self.eval_every, "an integer >= 0")
         _check(self.best_mode in ("max", "min"), "train.best_mode", self.best_mode, "max | min")
+        _check(0.0 <= self.ema < 1.0, "train.ema", self.ema, "in [0, 1), 0 = off")
         _check(
             not self.best_metric or self.eval_every > 0 or self.evaluate,
             "train.best_metric",

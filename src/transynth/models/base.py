@@ -126,6 +126,13 @@ class Method(nn.Module):
     def networks(self) -> dict[str, nn.Module]:
         return {name: getattr(self, name) for name in self.network_names}
 
+    def averaged_networks(self) -> tuple[str, ...]:
+        """Networks whose weights the trainer averages when ``train.ema`` is on: by default
+        every network an optimizer trains. A method leaves out a network that other networks
+        were trained against as it is (DTN's frozen f)."""
+        specs = self.optimizers().values()
+        return tuple(dict.fromkeys(n for spec in specs for n in spec.networks))
+
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device

@@ -290,6 +290,10 @@ class DTN(Method):
             "d": OptimizerSpec(("D",), c.lr, betas),
         }
 
+    def averaged_networks(self) -> tuple[str, ...]:
+        # g was trained against f as it is: an average of f's pre-training iterates is not it.
+        return ("g", "D")
+
     def phases(self, step: int) -> tuple[str, ...]:
         # f is pre-trained first, then frozen: it belongs to no phase afterwards.
         return ("f",) if step < self.config.f_pretrain_steps else ("g", "d")

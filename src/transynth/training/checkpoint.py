@@ -5,6 +5,7 @@ Layout of the tensors (flat keys):
     optim/<phase>/<param index>/<key>    optimizer state tensors (Adam moments, step counts)
     extra/<key>                          the method's extra state (e.g. image pools)
     rng/torch, rng/cuda/<i>              random generator states
+    ema/<network>/<state-dict key>       the trainer's moving average of the weights (train.ema)
 The header metadata (strings only) holds JSON: the run config, the step, the domains, optimizer
 hyper-parameters and non-tensor optimizer state, gradient-scaler state.
 
@@ -79,9 +80,14 @@ def save_checkpoint(
     optimizers: dict[str, torch.optim.Optimizer] | None = None,
     scalers: dict[str, Any] | None = None,
     with_rng: bool = True,
+    extra_tensors: dict[str, torch.Tensor] | None = None,
+    extra_metadata: dict[str, str] | None = None,
 ) -> None:
-    """Save everything a resumed run needs (or, with no optimizers, weights for inference)."""
-    tensors: dict[str, torch.Tensor] = {}
+    """Save everything a resumed run needs (or, with no optimizers, weights for inference).
+
+    `extra_tensors` / `extra_metadata` carry trainer state outside the model (the weight
+    average: ``ema/...`` tensors and an ``ema`` metadata entry)."""
+    tensors: dict[str, torch.Tensor] = dict(extra_tensors or {})
     for name, net in model.networks().items():
         for key, value in net.state_dict().items():
             tensors[f"net/{name}/{key}"] = value
@@ -104,6 +110,7 @@ def save_checkpoint(
         "image_size": str(model.image_size),
         "optimizers": json.dumps(optim_meta),
         "scalers": json.dumps({k: v.state_dict() for k, v in (scalers or {}).items()}),
+        **(extra_metadata or {}),
     }
     atomic_save(tensors, metadata, path)
 

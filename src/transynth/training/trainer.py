@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ import yaml
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from transynth.config import ConfigError, RunConfig
+from transynth.config import ConfigError, RunConfig, TrainConfig
 from transynth.data import TaskData, build_task, save_grid
 from transynth.data.types import SampleIndex
 from transynth.fileio import atomic_write_text
@@ -26,15 +27,15 @@ from transynth.training.checkpoint import (
     restore_training_state,
     save_checkpoint,
 )
+from transynth.training.ema import WeightAverage
 from transynth.training.logger import RunLogger
 from transynth.training.sampler import StepBatchSampler
 from transynth.training.schedule import linear_decay_factor
 
 CHECKPOINT = Path("checkpoints") / "last.safetensors"
 WEIGHTS = "model.safetensors"
+BEST = "best.safetensors"
 # Keys that may change when a run is resumed: they do not change what is learned.
-BEST = "best.safetensors"
-BEST = "best.safetensors"
 RESUMABLE_CHANGES = {
     "train.steps",
     "train.eval_every",
@@ -136,6 +137,9 @@ class Trainer:
             if tc.amp == "fp16"
             else {}
         )
+        self.ema = (
+            WeightAverage(self.model, tc.ema, self.model.averaged_networks()) if tc.ema else None
+        )
         self.step = 0
         self._maybe_resume()
         if self.dist.enabled:  # distinct dropout/pool randomness per process
@@ -147,7 +151,9 @@ class Trainer:
         if not path.exists():
             return
         tensors, meta = read_checkpoint(path)
-        saved = _flatten(json.loads(meta["config"]))
+        # A key added to TrainConfig after the run was saved reads as its default.
+        defaults = _flatten({"train": dataclasses.asdict(TrainConfig())})
+        saved = {**defaults, **_flatten(json.loads(meta["config"]))}
         now = _flatten(self.config.to_dict())
         changed = sorted(
             k
@@ -161,6 +167,8 @@ class Trainer:
                 "resume it with the same settings or choose a new --out folder"
             )
         load_weights(self.model, tensors, path)
+        if self.ema is not None:
+            self.ema.load(tensors, meta.get("ema"), str(path))
         self.step = restore_training_state(tensors, meta, self.optimizers, self.scalers)
 
     def _loader(self) -> DataLoader:
@@ -244,6 +252,8 @@ class Trainer:
                 D.average_gradients(params, self.dist.world_size)
             opt.step()
         self.model.after_optimizer_step(phase)
+        if self.ema is not None:
+            self.ema.update(self.model, self.specs[phase].networks)
         return {f"{phase}/{k}": v.detach() for k, v in losses.items()}
 
     def _set_lr(self) -> dict[str, float]:
@@ -266,14 +276,44 @@ class Trainer:
             config=self.config.to_dict(),
             optimizers=self.optimizers,
             scalers=self.scalers,
+            extra_tensors=self.ema.tensors() if self.ema is not None else None,
+            extra_metadata={"ema": self.ema.metadata()} if self.ema is not None else None,
         )
+
+    def averaged(self) -> contextlib.AbstractContextManager:
+        """The model holds its averaged weights within the block (train.ema), else its own."""
+        if self.ema is None:
+            return contextlib.nullcontext()
+        return self.ema.swapped_in(self.model)
+
+    def _save_weights(self, path: Path) -> None:
+        """Inference weights (the averaged ones when train.ema is on), without training state."""
+        with self.averaged():
+            save_checkpoint(
+                path,
+                model=self.model,
+                step=self.step,
+                config=self.config.to_dict(),
+                with_rng=False,
+            )
+
+    def _evaluate_all(self) -> dict[str, float]:
+        """The method's held-out metrics; with train.ema, those of the averaged weights, and
+        the live weights' under ``raw/``."""
+        if self.ema is None:
+            return self.model.evaluate(self.task)
+        with self.averaged():
+            metrics = self.model.evaluate(self.task)
+        raw = self.model.evaluate(self.task)
+        return {**metrics, **{f"raw/{k}": v for k, v in raw.items()}}
 
     def _save_samples(self, fixed: dict[str, torch.Tensor]) -> None:
         # fork_rng: drawing samples must not change the training run's random stream
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             was_training = self.model.training
             self.model.eval()
-            grid, nrow = self.model.visualize(fixed)
+            with self.averaged():
+                grid, nrow = self.model.visualize(fixed)
             self.model.train(was_training)
         save_grid(grid.float().cpu(), self.run_dir / "samples" / f"step_{self.step:07d}.png", nrow)
 
@@ -333,13 +373,7 @@ class Trainer:
             if logger is not None:
                 logger.close()
         if main:
-            save_checkpoint(
-                self.run_dir / WEIGHTS,
-                model=self.model,
-                step=self.step,
-                config=self.config.to_dict(),
-                with_rng=False,
-            )
+            self._save_weights(self.run_dir / WEIGHTS)
             if tc.evaluate:
                 metrics = self.evaluate()
                 self._track_best(metrics)
@@ -352,7 +386,7 @@ class Trainer:
         # fork_rng: evaluation (and training an evaluator on first use) must not change the
         # training run's random stream, or a run with evaluation would differ from one without.
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            metrics = self.model.evaluate(self.task)
+            metrics = self._evaluate_all()
         self.model.train()
         logger.log(self.step, {f"eval/{k}": round(v, 6) for k, v in metrics.items()})
         self._track_best(metrics)
@@ -374,18 +408,12 @@ class Trainer:
             better = value > best if tc.best_mode == "max" else value < best
             if not better:
                 return
-        save_checkpoint(
-            self.run_dir / BEST,
-            model=self.model,
-            step=self.step,
-            config=self.config.to_dict(),
-            with_rng=False,
-        )
+        self._save_weights(self.run_dir / BEST)
         record = {"step": self.step, "metric": tc.best_metric, "value": value}
         atomic_write_text(record_path, json.dumps(record, indent=2))
 
     def evaluate(self) -> dict[str, float]:
-        metrics = self.model.evaluate(self.task)
+        metrics = self._evaluate_all()
         atomic_write_text(
             self.run_dir / "metrics.json",
             json.dumps({"step": self.step, "metrics": metrics}, indent=2),
@@ -396,7 +424,7 @@ class Trainer:
         """The method's own figures (t-SNE of latents, traversals) for the report."""
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             self.model.eval()
-            with torch.no_grad():
+            with torch.no_grad(), self.averaged():
                 self.model.write_figures(self.task, self.run_dir / "figures")
             self.model.train()
 
