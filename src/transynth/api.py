@@ -117,7 +117,9 @@ def load(
         path: a run folder or a checkpoint file.
         device: where to put the networks.
         checkpoint: for a run folder, "final" (end of training), "best" (by
-            `train.best_metric`) or "last" (the latest resumable checkpoint).
+            `train.best_metric`) or "last" (the latest resumable checkpoint). With
+            `train.ema`, "final" and "best" hold the moving average of the weights and "last"
+            the live weights (with the average beside them, for resuming).
 
     Loading reads safetensors only (no pickle). The run's config is attached as `.run_config`
     and the step the weights were saved at as `.trained_steps`.
