@@ -138,3 +138,23 @@ def test_f_augmentation_warps_and_grays_source_images():
 
     batch = torch.utils.data.default_collate([task.train[SampleIndex(i, (i, i))] for i in range(4)])
     assert torch.isfinite(model.step("f", batch)["cls"])
+
+
+def test_stroke_augmentation_warps_and_changes_stroke_widths():
+    from transynth.models.dtn import elastic_warp, vary_strokes
+
+    torch.manual_seed(0)
+    x = torch.full((30, 1, 16, 16), -1.0)
+    x[:, :, 4:12, 7:9] = 1.0  # a vertical bar, 2 px wide
+    warped = elastic_warp(x)
+    assert warped.shape == x.shape and not torch.allclose(warped, x)
+    assert float(warped.min()) >= -1 - 1e-5 and float(warped.max()) <= 1 + 1e-5
+    assert torch.allclose(elastic_warp(x, alpha_px=0.0), x, atol=1e-5)  # no offset: identity
+    ink = (vary_strokes(x) > 0).flatten(1).sum(1)
+    assert {int(v) for v in ink} == {16, 0, 40}  # 2 px bar kept, eroded away, dilated to 4 px
+    task = make_task("unpaired", channels=(3, 1))
+    model = get_model_class("dtn")(config(f_augment_strokes=True).model, task.domains, 16)
+    from transynth.data.types import SampleIndex
+
+    batch = torch.utils.data.default_collate([task.train[SampleIndex(i, (i, i))] for i in range(4)])
+    assert torch.isfinite(model.step("f", batch)["cls"])
