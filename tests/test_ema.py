@@ -56,10 +56,13 @@ def test_swapped_in_holds_the_average_and_restores_the_live_weights():
     ema = WeightAverage(toy, 0.5, ["a"])
     with torch.no_grad():
         toy.a[0].weight.mul_(3)
+        toy.a[1].running_mean.add_(5.0)
         toy.a[1].num_batches_tracked += 7
     live = {k: v.clone() for k, v in toy.a.state_dict().items()}
     with ema.swapped_in(toy):
         assert torch.equal(toy.a[0].weight, ema.average["a"]["0.weight"])
+        assert torch.equal(toy.a[1].running_mean, ema.average["a"]["1.running_mean"])
+        assert not torch.equal(toy.a[1].running_mean, live["1.running_mean"])
         assert int(toy.a[1].num_batches_tracked) == 7  # integer buffers stay live
     for k, v in toy.a.state_dict().items():
         assert torch.equal(v, live[k]), k
@@ -146,3 +149,35 @@ def test_a_checkpoint_without_the_average_is_an_error_naming_it(tmp_path):
 def test_bad_decay_is_a_config_error():
     with pytest.raises(transynth.ConfigError, match="train.ema"):
         resolve_config("cyclegan", overrides={"train": {"ema": 1.5}})
+
+
+@pytest.mark.parametrize("metric", ["score", "raw/score"])
+def test_best_weights_are_the_ones_the_best_metric_scored(metric, tmp_path, monkeypatch):
+    cfg = resolve_config(
+        "cyclegan",
+        overrides=tiny_overrides("cyclegan", steps=2, ema=0.9, best_metric=metric, evaluate=True),
+    )
+    trainer = Trainer(cfg, tmp_path, task=task_for("cyclegan"))
+    monkeypatch.setattr(trainer.model, "evaluate", lambda task: {"score": 1.0})
+    trainer.fit()
+    best, _ = read_checkpoint(tmp_path / "best.safetensors")
+    key = "model.1.weight"
+    source = trainer.model.G_AB.state_dict() if metric.startswith("raw/") else None
+    expected = source[key] if source is not None else trainer.ema.average["G_AB"][key]
+    assert torch.equal(best[f"net/G_AB/{key}"], expected)
+
+
+def test_a_run_saved_before_a_config_key_existed_still_resumes(tmp_path):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    run("cyclegan", tmp_path, steps=2, checkpoint_every=2).fit()
+    path = tmp_path / "checkpoints" / "last.safetensors"
+    with safe_open(str(path), framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    config = json.loads(meta["config"])
+    del config["train"]["ema"], config["model"]["lambda_identity"]  # as an older version saved
+    save_file(tensors, str(path), metadata={**meta, "config": json.dumps(config)})
+    assert run("cyclegan", tmp_path, steps=4).step == 2

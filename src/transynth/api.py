@@ -118,8 +118,9 @@ def load(
         device: where to put the networks.
         checkpoint: for a run folder, "final" (end of training), "best" (by
             `train.best_metric`) or "last" (the latest resumable checkpoint). With
-            `train.ema`, "final" and "best" hold the moving average of the weights and "last"
-            the live weights (with the average beside them, for resuming).
+            `train.ema`, "final" and "best" hold the moving average of the weights (unless
+            `train.best_metric` is a ``raw/`` metric) and "last" the live weights; "final" of
+            an unfinished run falls back to "last".
 
     Loading reads safetensors only (no pickle). The run's config is attached as `.run_config`
     and the step the weights were saved at as `.trained_steps`.

@@ -151,8 +151,14 @@ class Trainer:
         if not path.exists():
             return
         tensors, meta = read_checkpoint(path)
-        # A key added to TrainConfig after the run was saved reads as its default.
-        defaults = _flatten({"train": dataclasses.asdict(TrainConfig())})
+        # A key added to TrainConfig or to the method's config after the run was saved reads as
+        # its default.
+        defaults = _flatten(
+            {
+                "train": dataclasses.asdict(TrainConfig()),
+                "model": dataclasses.asdict(type(self.config.model)()),
+            }
+        )
         saved = {**defaults, **_flatten(json.loads(meta["config"]))}
         now = _flatten(self.config.to_dict())
         changed = sorted(
@@ -239,20 +245,23 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         params = [p for g in opt.param_groups for p in g["params"]]
         scaler = self.scalers.get(phase)
+        stepped = True
         if scaler is not None:
             scaler.scale(total).backward()
             scaler.unscale_(opt)
             if self.dist.enabled:
                 D.average_gradients(params, self.dist.world_size)
+            scale = scaler.get_scale()
             scaler.step(opt)
             scaler.update()
+            stepped = scaler.get_scale() >= scale  # it lowers the scale when it skips a step
         else:
             total.backward()
             if self.dist.enabled:
                 D.average_gradients(params, self.dist.world_size)
             opt.step()
         self.model.after_optimizer_step(phase)
-        if self.ema is not None:
+        if self.ema is not None and stepped:
             self.ema.update(self.model, self.specs[phase].networks)
         return {f"{phase}/{k}": v.detach() for k, v in losses.items()}
 
@@ -286,9 +295,9 @@ class Trainer:
             return contextlib.nullcontext()
         return self.ema.swapped_in(self.model)
 
-    def _save_weights(self, path: Path) -> None:
+    def _save_weights(self, path: Path, averaged: bool = True) -> None:
         """Inference weights (the averaged ones when train.ema is on), without training state."""
-        with self.averaged():
+        with self.averaged() if averaged else contextlib.nullcontext():
             save_checkpoint(
                 path,
                 model=self.model,
@@ -408,7 +417,8 @@ class Trainer:
             better = value > best if tc.best_mode == "max" else value < best
             if not better:
                 return
-        self._save_weights(self.run_dir / BEST)
+        # A raw/ metric was scored by the live weights: keep those.
+        self._save_weights(self.run_dir / BEST, averaged=not tc.best_metric.startswith("raw/"))
         record = {"step": self.step, "metric": tc.best_metric, "value": value}
         atomic_write_text(record_path, json.dumps(record, indent=2))
 
