@@ -119,19 +119,25 @@ ENTRIES: tuple[BenchmarkEntry, ...] = (
             ("uci2mnist", "USPS->MNIST 93.58 (USPS, not UCI)"),
         )
     ),
-    BenchmarkEntry(
-        "dtn-printed2mnist",
-        "dtn",
-        "printed2mnist",
-        suites=("adaptation",),
-        headline=(
-            "AtoB/translation_accuracy",
-            "AtoB/baseline_accuracy",
-            "AtoB/fid",
-            "f/source_test_accuracy",
-        ),
-        paper="SVHN->MNIST 90.66 (unverified; SVHN, not printed digits)",
-        note="alpha = beta = 15, gamma = 0; f pre-trained in the run, then frozen",
+    # DTN (issue 5): the held-out figure swings by several points between seeds, hence three.
+    *(
+        BenchmarkEntry(
+            f"dtn-printed2mnist{'' if seed == 0 else f'-seed{seed}'}",
+            "dtn",
+            "printed2mnist",
+            () if seed == 0 else (f"train.seed={seed}",),
+            suites=("adaptation",),
+            headline=(
+                "AtoB/translation_accuracy",
+                "raw/AtoB/translation_accuracy",
+                "AtoB/fid",
+                "f/target_test_accuracy",
+            ),
+            paper="SVHN->MNIST 90.66 (unverified; SVHN, not printed digits)",
+            note="alpha = beta = 15, gamma = 0; f pre-trained in the run (augmented), then "
+            "frozen; g and D averaged (train.ema), raw/ = live weights",
+        )
+        for seed in (0, 1, 2)
     ),
     # InfoGAN and AC-GAN (issue 6): generators from noise on one classes task; InfoGAN's
     # categorical code may align with the digits on some seeds only, hence three seeds.
