@@ -200,3 +200,29 @@ def task_for(method: str) -> TaskData:
     from transynth.registry import get_model_class
 
     return make_task(get_model_class(method).capabilities.data_kinds[0])
+
+
+def tiny_trainer(method: str, out, task: TaskData | None = None, **train):
+    """A Trainer of `method` at the tiny test settings (train keys as keyword overrides)."""
+    from transynth.config import resolve_config
+    from transynth.training import Trainer
+
+    cfg = resolve_config(method, overrides=tiny_overrides(method, **train))
+    return Trainer(cfg, out, task=task or task_for(method))
+
+
+def fit_until_killed(trainer, monkeypatch, completed_steps: int) -> None:
+    """Run `trainer.fit()` as a process killed in the first phase after `completed_steps`
+    steps (a KeyboardInterrupt raised from inside the method's step)."""
+    original, calls = trainer.model.step, {"n": 0}
+    limit = completed_steps * len(trainer.model.phases(0))
+
+    def killed(phase, batch):
+        calls["n"] += 1
+        if calls["n"] > limit:
+            raise KeyboardInterrupt
+        return original(phase, batch)
+
+    monkeypatch.setattr(trainer.model, "step", killed)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import task_for, tiny_overrides
+from conftest import fit_until_killed, task_for, tiny_overrides, tiny_trainer
 from torch import nn
 
 import transynth
@@ -24,9 +24,7 @@ class Toy(nn.Module):
         return {"a": self.a, "b": self.b}
 
 
-def run(method, out, **train):
-    cfg = resolve_config(method, overrides=tiny_overrides(method, **train))
-    return Trainer(cfg, out, task=task_for(method))
+run = tiny_trainer
 
 
 def test_average_follows_the_warmed_up_decay_and_skips_integer_buffers():
@@ -77,17 +75,7 @@ def test_resume_restores_the_average_exactly(method, tmp_path, monkeypatch):
     straight = run(method, tmp_path / "a", steps=6, ema=0.9)
     straight.fit()
     first = run(method, tmp_path / "b", steps=6, checkpoint_every=3, ema=0.9)
-    original, calls = first.model.step, {"n": 0}
-
-    def killed(phase, batch):
-        calls["n"] += 1
-        if calls["n"] > 4 * len(first.model.phases(0)):
-            raise KeyboardInterrupt
-        return original(phase, batch)
-
-    monkeypatch.setattr(first.model, "step", killed)
-    with pytest.raises(KeyboardInterrupt):
-        first.fit()
+    fit_until_killed(first, monkeypatch, completed_steps=4)
     resumed = run(method, tmp_path / "b", steps=6, ema=0.9)
     assert resumed.step == 3
     resumed.fit()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import task_for, tiny_overrides
+from conftest import fit_until_killed, task_for, tiny_overrides, tiny_trainer
 
 import transynth
 from transynth.config import resolve_config
@@ -19,9 +19,7 @@ from transynth.training.schedule import linear_decay_factor
 CKPT = "checkpoints/last.safetensors"
 
 
-def run(method, out, task=None, **train):
-    cfg = resolve_config(method, overrides=tiny_overrides(method, **train))
-    return Trainer(cfg, out, task=task or task_for(method))
+run = tiny_trainer
 
 
 def weights(trainer):
@@ -59,17 +57,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(method, tmp_path,
     straight.fit()
     # The same run, killed during step 5 with its last checkpoint at step 3.
     first = run(method, tmp_path / "b", steps=6, checkpoint_every=3)
-    original, calls = first.model.step, {"n": 0}
-
-    def killed(phase, batch):
-        calls["n"] += 1
-        if calls["n"] > 4 * len(first.model.phases(0)):
-            raise KeyboardInterrupt
-        return original(phase, batch)
-
-    monkeypatch.setattr(first.model, "step", killed)
-    with pytest.raises(KeyboardInterrupt):
-        first.fit()
+    fit_until_killed(first, monkeypatch, completed_steps=4)
     resumed = run(method, tmp_path / "b", steps=6)
     assert resumed.step == 3
     resumed.fit()
