@@ -9,6 +9,7 @@ from conftest import make_task
 from transynth.eval.adaptation import evaluate_domain_adaptation
 from transynth.eval.disentanglement import (
     categorical_code_accuracy,
+    code_clustering,
     conditional_accuracy,
     traversal_grid,
 )
@@ -43,6 +44,25 @@ def test_categorical_code_accuracy_finds_the_permutation():
     merged[1] = merged[0]
     acc, _ = categorical_code_accuracy(lambda c: render(merged[c]), oracle, 10, 10, per_value=4)
     assert acc == pytest.approx(0.9)
+
+
+def test_code_clustering_scores_known_partitions():
+    labels = torch.arange(4).repeat_interleave(24)
+    perm = torch.tensor([2, 0, 3, 1])
+    # a certain, evenly used code that permutes the classes: everything is 1
+    exact = code_clustering(torch.nn.functional.one_hot(perm[labels], 4).float(), labels, 4)
+    assert exact == pytest.approx({"balance": 1.0, "mutual_information": 1.0, "accuracy": 1.0})
+    # classes 0 and 1 merged into value 0, class 2 split over values 1 and 2: shares 1/2, 1/8,
+    # 1/8, 1/4 (H = 1.75 bits of 2); matched: all of class 0, 3 and half of class 2 (5/8)
+    merged = torch.tensor([0, 0, 1, 3])[labels]
+    merged[(labels == 2) & (torch.arange(96) % 2 == 0)] = 2
+    split = code_clustering(torch.nn.functional.one_hot(merged, 4).float(), labels, 4)
+    assert split["balance"] == pytest.approx(0.875) == split["mutual_information"]
+    assert split["accuracy"] == pytest.approx(0.625)
+    # an undecided code (uniform Q) is balanced but carries no information; no labels, no accuracy
+    vague = code_clustering(torch.full((100, 4), 0.25))
+    assert vague["balance"] == pytest.approx(1.0)
+    assert vague["mutual_information"] == pytest.approx(0) and "accuracy" not in vague
 
 
 def test_traversal_grid_rows_vary_the_code_only():

@@ -210,6 +210,21 @@ def test_evaluate_reports_the_matched_code_accuracy(monkeypatch):
     assert metrics["c1/code_accuracy"] == 1.0
     assert [metrics[f"c1/class_of_value_{v}"] for v in range(4)] == [2.0, 3.0, 1.0, 0.0]
     assert {"fid", "kid", "fid_real", "kid_real"} <= set(metrics)
+    # Q read back on the real test images: in [0, 1], accuracy at least chance for 4 values
+    real = {k: metrics[f"c1/real_{k}"] for k in ("balance", "mutual_information", "accuracy")}
+    assert all(0 <= v <= 1 for v in real.values()) and real["accuracy"] >= 0.25 - 1e-9
+
+
+def test_code_probabilities_read_q_on_real_images_in_eval_mode():
+    model = build(codes="cat:3,cat:2,cont:1").train()
+    images = torch.rand(7, 1, 16, 16) * 2 - 1
+    probs = model.code_probabilities(images, batch_size=3)
+    assert {k: tuple(v.shape) for k, v in probs.items()} == {"c1": (7, 3), "c2": (7, 2)}
+    assert all(torch.allclose(v.sum(1), torch.ones(7)) for v in probs.values())
+    assert model.training  # restored afterwards
+    # eval mode: batch norm uses its running statistics, so each image is read on its own
+    alone = model.code_probabilities(images[:1])
+    assert torch.allclose(alone["c1"], probs["c1"][:1], atol=1e-6)
 
 
 def test_evaluate_without_an_evaluator_is_empty():

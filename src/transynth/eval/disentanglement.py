@@ -6,11 +6,15 @@
   evaluator labels images generated for each value of a categorical code; accuracy after the
   best one-to-one matching of code values to classes (Hungarian), the protocol behind InfoGAN's
   "5% error on MNIST". The matching is returned too, so a user learns which code means what.
+- :func:`code_clustering`: a categorical code read back from REAL images (InfoGAN's Q): how
+  evenly and how confidently it partitions them (label-free, usable to pick a run or a
+  checkpoint without labels) and, given labels, its matched accuracy as a clustering.
 - :func:`traversal_grid`: images along one code with everything else fixed, one row per sample.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -57,12 +61,49 @@ def categorical_code_accuracy(
     values = torch.arange(num_values).repeat_interleave(per_value)
     with torch.no_grad():
         pred = _predict(evaluator, generate(values)).numpy()
+    return matched_accuracy(values.numpy(), pred, num_values, num_classes)
+
+
+def matched_accuracy(
+    values: np.ndarray, labels: np.ndarray, num_values: int, num_classes: int
+) -> tuple[float, dict[int, int]]:
+    """Accuracy of integer `values` as a labelling of `labels` after the best one-to-one matching
+    of values to classes (Hungarian), and the matching {value: class}."""
     table = np.zeros((num_values, num_classes), dtype=np.int64)
-    np.add.at(table, (values.numpy(), pred), 1)
+    np.add.at(table, (values, labels), 1)
     rows, cols = linear_sum_assignment(table, maximize=True)
-    return float(table[rows, cols].sum() / len(values)), {
+    return float(table[rows, cols].sum() / max(len(values), 1)), {
         int(r): int(c) for r, c in zip(rows, cols, strict=True)
     }
+
+
+def code_clustering(
+    probs: torch.Tensor, labels: torch.Tensor | None = None, num_classes: int = 0
+) -> dict[str, float]:
+    """How a categorical code read from real images, `probs` (N, K) = Q(c | x), partitions them.
+
+    - ``balance`` = H(E_x[Q(c|x)]) / log K: 1 when every value takes the same share of the images.
+      A code that lets one value cover two classes (and two values share a third) scores lower.
+    - ``mutual_information`` = (H(E_x[Q(c|x)]) - E_x[H(Q(c|x))]) / log K: the normalised mutual
+      information between an image and its code (1: every image is assigned one value with
+      certainty and the values are used equally). Both use no label.
+    - ``accuracy`` (with `labels`): the argmax value as a clustering of the labels, after the best
+      one-to-one matching (:func:`matched_accuracy`).
+    """
+    p = probs.double().clamp_min(1e-12)
+    k = p.shape[1]
+    marginal = p.mean(0)
+    h_marginal = float(-(marginal * marginal.log()).sum())
+    h_conditional = float(-(p * p.log()).sum(1).mean())
+    out = {
+        "balance": h_marginal / math.log(k),
+        "mutual_information": (h_marginal - h_conditional) / math.log(k),
+    }
+    if labels is not None:
+        out["accuracy"], _ = matched_accuracy(
+            probs.argmax(1).numpy(), labels.numpy(), k, max(num_classes, k)
+        )
+    return out
 
 
 def traversal_grid(

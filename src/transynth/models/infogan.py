@@ -532,9 +532,14 @@ class InfoGAN(Method):
     ) -> dict[str, float]:
         """Each categorical code used as a classifier: ``{code}/code_accuracy`` (the evaluator
         labels ``per_value`` images per code value; accuracy after the best one-to-one matching of
-        values to classes) and ``{code}/class_of_value_{v}`` (the matching); ``fid``/``kid`` of
+        values to classes) and ``{code}/class_of_value_{v}`` (the matching); the code read back by
+        Q from the real test images (:func:`~transynth.eval.disentanglement.code_clustering`):
+        ``{code}/real_accuracy`` (matched, uses the labels) and the label-free
+        ``{code}/real_balance`` and ``{code}/real_mutual_information``, with which a run or a
+        checkpoint can be chosen without labels (``train.best_metric``); ``fid``/``kid`` of
         ``num_samples`` images against the real test images and the ``fid_real``/``kid_real``
         floor (see :mod:`transynth.eval.generation`). Empty without an evaluator for the domain."""
+        from transynth.eval.disentanglement import code_clustering
         from transynth.eval.generation import domain_evaluator, generation_scores
 
         ev = domain_evaluator(task, self.device, evaluator_domain)
@@ -546,9 +551,35 @@ class InfoGAN(Method):
             results[f"{name}/code_accuracy"] = acc
             for value, cls in sorted(match.items()):
                 results[f"{name}/class_of_value_{value}"] = float(cls)
+        real, labels = task.test.domain_tensors(0)
+        if max_real is not None:
+            real, labels = real[:max_real], labels[:max_real]
+        for name, probs in self.code_probabilities(real).items():
+            known = labels if bool((labels >= 0).all()) else None  # -1: an unlabelled image
+            scores = code_clustering(probs, known, ev.num_classes)
+            for key, value in scores.items():
+                results[f"{name}/real_{key}"] = value
         fake = self._generate(*self._draw(num_samples, gen))
         results.update(generation_scores(fake, task, ev, max_real=max_real))
         return results
+
+    def code_probabilities(
+        self, images: torch.Tensor, batch_size: int = 500
+    ) -> dict[str, torch.Tensor]:
+        """Q(c | x) for each categorical code of real `images` (N, C, H, W) in [-1, 1]: the code
+        read back as a soft clustering, {code name: (N, values)} float32 on the CPU."""
+        if not self.cat_codes:
+            return {}
+
+        def read(x: torch.Tensor) -> torch.Tensor:
+            return self.Q(self.D(x.to(self.device))[1])
+
+        logits = generate_in_eval(self, read, (images,), batch_size)
+        out, start = {}, 0
+        for k in self.cat_codes:
+            out[k.name] = logits[:, start : start + k.values].softmax(1)
+            start += k.values
+        return out
 
     def write_figures(self, task: Any, folder: Path) -> None:
         """``code_<c>.png`` for each categorical code (rows: noise draws, columns: its values,
