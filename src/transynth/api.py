@@ -64,7 +64,7 @@ def train(
     With no `data` the method's default embedded task is used. An `out` folder that already
     holds a checkpoint of the same config is resumed.
     """
-    from transynth.training import Trainer
+    from transynth.training.restarts import fit_with_restarts
 
     if isinstance(overrides, list):
         from transynth.config import parse_overrides
@@ -82,7 +82,7 @@ def train(
                 "under torchrun, pass --out so that every process writes one run folder"
             )
         out = default_run_dir(cfg)
-    return Trainer(cfg, out).fit()
+    return fit_with_restarts(cfg, out)
 
 
 CHECKPOINT_CHOICES = ("final", "best", "last")

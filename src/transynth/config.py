@@ -69,6 +69,13 @@ class TrainConfig:
     best_metric: str = ""  # keep best.safetensors by this metric, e.g. AtoB/translation_accuracy
     best_mode: str = "max"  # max | min: whether a larger best_metric is better
     ema: float = 0.0  # decay of a moving average of the weights used for evaluation (0: off)
+    # Best of several starts (transynth.training.restarts): seeds seed .. seed+restarts-1 each
+    # train restart_steps steps; the one with the best restart_metric (choose a label-free one)
+    # goes on to train.steps. 1: a single run.
+    restarts: int = 1
+    restart_steps: int = 0
+    restart_metric: str = ""
+    restart_mode: str = "max"  # max | min
 
     def __post_init__(self) -> None:
         _check(self.steps >= 1, "train.steps", self.steps, "an integer >= 1")
@@ -82,6 +89,26 @@ class TrainConfig:
         _check(self.eval_every >= 0, "train.eval_every", self.eval_every, "an integer >= 0")
         _check(self.best_mode in ("max", "min"), "train.best_mode", self.best_mode, "max | min")
         _check(0.0 <= self.ema < 1.0, "train.ema", self.ema, "in [0, 1), 0 = off")
+        _check(self.restarts >= 1, "train.restarts", self.restarts, "an integer >= 1")
+        _check(
+            self.restart_mode in ("max", "min"),
+            "train.restart_mode",
+            self.restart_mode,
+            "max | min",
+        )
+        if self.restarts > 1:
+            _check(
+                1 <= self.restart_steps < self.steps,
+                "train.restart_steps",
+                self.restart_steps,
+                f"an integer in [1, train.steps={self.steps}) when train.restarts > 1",
+            )
+            _check(
+                bool(self.restart_metric),
+                "train.restart_metric",
+                self.restart_metric,
+                "a metric name (e.g. c1/q_train_mutual_information) when train.restarts > 1",
+            )
         _check(
             not self.best_metric or self.eval_every > 0 or self.evaluate,
             "train.best_metric",

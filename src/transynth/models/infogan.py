@@ -533,10 +533,11 @@ class InfoGAN(Method):
         """Each categorical code used as a classifier: ``{code}/code_accuracy`` (the evaluator
         labels ``per_value`` images per code value; accuracy after the best one-to-one matching of
         values to classes) and ``{code}/class_of_value_{v}`` (the matching); the code read back by
-        Q from the real test images (:func:`~transynth.eval.disentanglement.code_clustering`):
-        ``{code}/real_accuracy`` (matched, uses the labels) and the label-free
-        ``{code}/real_balance`` and ``{code}/real_mutual_information``, with which a run or a
-        checkpoint can be chosen without labels (``train.best_metric``); ``fid``/``kid`` of
+        Q from real images (:func:`~transynth.eval.disentanglement.code_clustering`):
+        ``{code}/q_test_accuracy`` (Q's argmax on the test images, matched to their labels) and,
+        on the training images without their labels, ``{code}/q_train_balance`` and
+        ``{code}/q_train_mutual_information``, by which a run (``train.restarts``) or a
+        checkpoint (``train.best_metric``) can be chosen without labels; ``fid``/``kid`` of
         ``num_samples`` images against the real test images and the ``fid_real``/``kid_real``
         floor (see :mod:`transynth.eval.generation`). Empty without an evaluator for the domain."""
         from transynth.eval.disentanglement import code_clustering
@@ -554,11 +555,15 @@ class InfoGAN(Method):
         real, labels = task.test.domain_tensors(0)
         if max_real is not None:
             real, labels = real[:max_real], labels[:max_real]
-        for name, probs in self.code_probabilities(real).items():
-            known = labels if bool((labels >= 0).all()) else None  # -1: an unlabelled image
-            scores = code_clustering(probs, known, ev.num_classes)
-            for key, value in scores.items():
-                results[f"{name}/real_{key}"] = value
+        if bool((labels >= 0).all()):  # -1: an unlabelled image
+            for name, probs in self.code_probabilities(real).items():
+                acc = code_clustering(probs, labels, ev.num_classes)["accuracy"]
+                results[f"{name}/q_test_accuracy"] = acc
+        # label-free, on the training images: fit to choose a run or checkpoint with
+        train_images = task.train.domain_tensors(0)[0][: max_real or None]
+        for name, probs in self.code_probabilities(train_images).items():
+            for key, value in code_clustering(probs).items():
+                results[f"{name}/q_train_{key}"] = value
         fake = self._generate(*self._draw(num_samples, gen))
         results.update(generation_scores(fake, task, ev, max_real=max_real))
         return results

@@ -93,6 +93,17 @@ def _check_channels_last(model: torch.nn.Module, device: torch.device, batch_siz
         )
 
 
+def task_of(config: RunConfig) -> TaskData:
+    """The task a run config trains on (folder splits seeded by train.seed)."""
+    return build_task(
+        config.data.task,
+        config.data.image_size,
+        layout=config.data.layout,
+        seed=config.train.seed,
+        channels=config.data.channels,
+    )
+
+
 class Trainer:
     """Trains one method on one task into a run folder, resuming it if it holds a checkpoint."""
 
@@ -109,13 +120,7 @@ class Trainer:
             raise ConfigError("train.amp=fp16 needs a CUDA device; on CPU use bf16 or none")
 
         method_cls = get_model_class(config.method)
-        self.task = task or build_task(
-            config.data.task,
-            config.data.image_size,
-            layout=config.data.layout,
-            seed=tc.seed,
-            channels=config.data.channels,
-        )
+        self.task = task or task_of(config)
         check_task_fits(method_cls, self.task)
         torch.manual_seed(tc.seed)  # identical initial weights on every process
         self.model: Method = method_cls(config.model, self.task.domains, self.task.image_size)
@@ -326,9 +331,14 @@ class Trainer:
             self.model.train(was_training)
         save_grid(grid.float().cpu(), self.run_dir / "samples" / f"step_{self.step:07d}.png", nrow)
 
-    def fit(self) -> Path:
-        """Train to `train.steps`, then evaluate and write the report. Returns the run folder."""
+    def fit(self, until: int | None = None) -> Path:
+        """Train to `train.steps`, then evaluate and write the report. Returns the run folder.
+
+        With `until` < train.steps: train to step `until` only (the schedule is still the one
+        of train.steps), write the checkpoint and return, as if the run had been interrupted
+        there; a later ``fit()`` resumes it exactly."""
         tc = self.config.train
+        stop = tc.steps if until is None else min(until, tc.steps)
         main = self.dist.is_main
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -351,7 +361,7 @@ class Trainer:
         )
         try:
             batches = iter(loader)
-            while self.step < tc.steps:
+            while self.step < stop:
                 lrs = self._set_lr()
                 self.model.global_step = self.step
                 batch = self._to_device(next(batches))
@@ -381,6 +391,11 @@ class Trainer:
             bar.close()
             if logger is not None:
                 logger.close()
+        if stop < tc.steps:
+            if self.step % tc.checkpoint_every:  # not saved by the loop at this step
+                self.save()
+                D.barrier(self.dist)
+            return self.run_dir
         if main:
             self._save_weights(self.run_dir / WEIGHTS)
             if tc.evaluate:
@@ -391,12 +406,17 @@ class Trainer:
         D.cleanup(self.dist)
         return self.run_dir
 
-    def _periodic_eval(self, logger: RunLogger) -> None:
-        # fork_rng: evaluation (and training an evaluator on first use) must not change the
-        # training run's random stream, or a run with evaluation would differ from one without.
+    def score(self) -> dict[str, float]:
+        """The method's metrics now (averaged weights, with ``raw/`` ones when train.ema is on),
+        leaving the training run's random stream and mode as they were: evaluation (and
+        training an evaluator on first use) must not change what the run learns next."""
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             metrics = self._evaluate_all()
         self.model.train()
+        return metrics
+
+    def _periodic_eval(self, logger: RunLogger) -> None:
+        metrics = self.score()
         logger.log(self.step, {f"eval/{k}": round(v, 6) for k, v in metrics.items()})
         self._track_best(metrics)
 
