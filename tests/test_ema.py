@@ -166,6 +166,6 @@ def test_a_run_saved_before_a_config_key_existed_still_resumes(tmp_path):
     with safe_open(str(path), framework="pt") as f:
         meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
     config = json.loads(meta["config"])
-    del config["train"]["ema"], config["model"]["lambda_identity"]  # as an older version saved
+    del config["train"]["ema"], config["model"]["lambda_cyc"]  # as an older version saved
     save_file(tensors, str(path), metadata={**meta, "config": json.dumps(config)})
     assert run("cyclegan", tmp_path, steps=4).step == 2
