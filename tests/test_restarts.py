@@ -94,6 +94,16 @@ def test_other_restart_settings_on_resume_are_refused(tmp_path, scored):
         fit_with_restarts(config(restart_steps=3), tmp_path, task)
 
 
+def test_a_run_made_without_restarts_is_not_overwritten(tmp_path, scored):
+    task = task_for("cyclegan")
+    plain = resolve_config("cyclegan", overrides=tiny_overrides("cyclegan", steps=4))
+    Trainer(plain, tmp_path, task).fit()
+    before = (tmp_path / "checkpoints" / "last.safetensors").read_bytes()
+    with pytest.raises(ConfigError, match="without train.restarts"):
+        fit_with_restarts(config(), tmp_path, task)
+    assert (tmp_path / "checkpoints" / "last.safetensors").read_bytes() == before
+
+
 def test_a_metric_the_method_does_not_report_is_an_error_listing_them(tmp_path, scored):
     with pytest.raises(ConfigError, match=r"restart_metric='fid'.*score"):
         fit_with_restarts(config(restart_metric="fid"), tmp_path, task_for("cyclegan"))

@@ -86,6 +86,11 @@ def fit_with_restarts(config: RunConfig, run_dir: str | Path, task: TaskData | N
     task = task or task_of(config)  # one task (and folder split) for every candidate
     info = D.init_distributed(resolve_device(tc.device).type)
     record_path = run_dir / RECORD
+    if (run_dir / CHECKPOINT).exists() and not record_path.exists():
+        raise ConfigError(
+            f"{run_dir} holds a run trained without train.restarts; resume it without them or "
+            "choose a new --out folder (its checkpoint would be replaced by a candidate's)"
+        )
     record = _load_record(record_path, config)
     for seed in record["seeds"]:
         if "chosen" in record or str(seed) in record["candidates"]:
