@@ -64,13 +64,21 @@ def categorical_code_accuracy(
     return matched_accuracy(values.numpy(), pred, num_values, num_classes)
 
 
+def contingency(
+    values: np.ndarray, labels: np.ndarray, num_values: int, num_classes: int
+) -> np.ndarray:
+    """Counts (num_values, num_classes): how often value v meets class c."""
+    table = np.zeros((num_values, num_classes), dtype=np.int64)
+    np.add.at(table, (values, labels), 1)
+    return table
+
+
 def matched_accuracy(
     values: np.ndarray, labels: np.ndarray, num_values: int, num_classes: int
 ) -> tuple[float, dict[int, int]]:
     """Accuracy of integer `values` as a labelling of `labels` after the best one-to-one matching
     of values to classes (Hungarian), and the matching {value: class}."""
-    table = np.zeros((num_values, num_classes), dtype=np.int64)
-    np.add.at(table, (values, labels), 1)
+    table = contingency(values, labels, num_values, num_classes)
     rows, cols = linear_sum_assignment(table, maximize=True)
     return float(table[rows, cols].sum() / max(len(values), 1)), {
         int(r): int(c) for r, c in zip(rows, cols, strict=True)

@@ -39,7 +39,7 @@ from transynth.eval.metrics import (
     ssim,
 )
 
-__all__ = ["evaluate_translation", "evaluator_domain_for"]
+__all__ = ["evaluate_translation", "evaluator_domain_for", "translate_in_batches"]
 
 
 def evaluator_domain_for(
@@ -62,9 +62,16 @@ def _model_device(model: Any) -> torch.device:
     return torch.device("cpu")
 
 
-def _translate(
-    model: Any, x: torch.Tensor, direction: str, batch_size: int, device: torch.device
+def translate_in_batches(
+    model: Any,
+    x: torch.Tensor,
+    direction: str,
+    batch_size: int = 256,
+    device: torch.device | None = None,
 ) -> torch.Tensor:
+    """`model.translate` over `x` in batches, without gradients, as float32 CPU images clamped to
+    [-1, 1] (what every translation metric here judges)."""
+    device = device or _model_device(model)
     out = []
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
@@ -171,7 +178,7 @@ def _evaluate_paired(
     xb, yb = _limit(*task.test.domain_tensors(1), max_images)
     if len(xa) != len(xb):
         raise ValueError(f"paired test split has {len(xa)} A but {len(xb)} B images")
-    fake = _translate(model, xa, "AtoB", batch_size, _model_device(model))
+    fake = translate_in_batches(model, xa, "AtoB", batch_size, _model_device(model))
     if fake.shape != xb.shape:
         raise ValueError(
             f"translated images have shape {tuple(fake.shape[1:])}, "
@@ -213,7 +220,7 @@ def _evaluate_unpaired_direction(
         return None  # no evaluator for the target domain and no Inception: nothing to judge
     xs, ys = _limit(*task.test.domain_tensors(src), max_images)
     xt, _ = _limit(*task.test.domain_tensors(tgt), max_images)
-    fake = _translate(model, xs, direction, batch_size, _model_device(model))
+    fake = translate_in_batches(model, xs, direction, batch_size, _model_device(model))
     if name is None:
         return fake, xt
     ev = evaluator(name, tgt_info.channels)

@@ -559,7 +559,7 @@ class InfoGAN(Method):
             for name, probs in self.code_probabilities(real).items():
                 acc = code_clustering(probs, labels, ev.num_classes)["accuracy"]
                 results[f"{name}/q_test_accuracy"] = acc
-        # label-free, on the training images: fit to choose a run or checkpoint with
+        # without labels, on the training images: fit for choosing a run or a checkpoint
         train_images = task.train.domain_tensors(0)[0][: max_real or None]
         for name, probs in self.code_probabilities(train_images).items():
             for key, value in code_clustering(probs).items():
