@@ -49,6 +49,16 @@ _INFOGAN_HEADLINE = ("c1/code_accuracy", "fid", "kid")
 _ACGAN_HEADLINE = ("conditional_accuracy", "fid", "kid")
 _SAME_BUDGET = ("train.steps=1000", "train.batch_size=8")
 
+
+def _seeded_name(base: str, seed: int) -> str:
+    """The entry name of a repeat on another seed: `base` for seed 0, else `base-seedN`."""
+    return base if seed == 0 else f"{base}-seed{seed}"
+
+
+def _seed_override(seed: int) -> tuple[str, ...]:
+    return () if seed == 0 else (f"train.seed={seed}",)
+
+
 ENTRIES: tuple[BenchmarkEntry, ...] = (
     BenchmarkEntry(
         "pix2pix-edges2mnist",
@@ -122,10 +132,10 @@ ENTRIES: tuple[BenchmarkEntry, ...] = (
     # DTN (issue 5): the held-out figure swings by several points between seeds, hence three.
     *(
         BenchmarkEntry(
-            f"dtn-printed2mnist{'' if seed == 0 else f'-seed{seed}'}",
+            _seeded_name("dtn-printed2mnist", seed),
             "dtn",
             "printed2mnist",
-            () if seed == 0 else (f"train.seed={seed}",),
+            _seed_override(seed),
             suites=("adaptation",),
             headline=(
                 "AtoB/translation_accuracy",
@@ -143,10 +153,10 @@ ENTRIES: tuple[BenchmarkEntry, ...] = (
     # categorical code may align with the digits on some seeds only, hence three seeds.
     *(
         BenchmarkEntry(
-            f"infogan-mnist{'' if seed == 0 else f'-seed{seed}'}",
+            _seeded_name("infogan-mnist", seed),
             "infogan",
             "mnist",
-            () if seed == 0 else (f"train.seed={seed}",),
+            _seed_override(seed),
             suites=("disentangle",),
             headline=_INFOGAN_HEADLINE,
             paper="about 95% code accuracy (5% error) on full MNIST (60k digits, 28 px)",
