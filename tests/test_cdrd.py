@@ -241,3 +241,21 @@ def test_cli_sample_and_translate_with_a_label(method, tmp_path):
     result = Image.open(out / "digit_toyB_label1.png")
     assert result.size == (20, 18)
     assert cli.main([*argv[:-1], "7", "--out", str(out)]) == 2  # out of range: a clear error
+
+
+@pytest.mark.parametrize("method", ["cdrd", "ecdrd"])
+def test_source_augment_jitters_only_what_the_classifiers_read(method):
+    """With ``source_augment`` the attribute head's real-source term and the source-only
+    baseline read jittered sources; every adversarial and generated-image term is unchanged."""
+    task = make_task("unpaired")
+    batch = {k: v[:4] for k, v in next(iter(trained(method, 1, batch_size=4)._loader())).items()}
+    losses = {}
+    for augment in (False, True):
+        torch.manual_seed(0)
+        model = build(method, task, source_augment=augment, init_gain=0.5)  # non-flat heads
+        losses[augment] = {ph: model.step(ph, dict(batch)) for ph in model.phases(0)}
+    plain, jittered = losses[False], losses[True]
+    for k in ("real_S", "fake_S", "real_T", "fake_T", "cls_fake_S", "cls_fake_T"):
+        assert torch.equal(plain["d"][k], jittered["d"][k]), k
+    assert not torch.allclose(plain["d"]["cls_real_S"], jittered["d"]["cls_real_S"])
+    assert not torch.allclose(plain["src"]["cls_S"], jittered["src"]["cls_S"])

@@ -106,3 +106,40 @@ def test_copy_init_starts_domain_specific_layers_as_one_function():
         copy_init(nn.Conv2d(2, 4, 3), nn.Conv2d(3, 4, 3))
     with pytest.raises(ValueError, match="Linear"):
         copy_init(nn.Linear(3, 4), nn.Conv2d(3, 4, 3))
+
+
+def _ink_box(x: torch.Tensor) -> tuple[int, int]:
+    """(height, width) of the pixels above 0 in one (1, H, W) image."""
+    rows, cols = (x[0] > 0).any(1).nonzero()[:, 0], (x[0] > 0).any(0).nonzero()[:, 0]
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+
+
+def test_geometric_jitter_is_the_identity_at_unit_ranges_and_keeps_shapes():
+    from transynth.nn.augment import geometric_jitter
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 3, 16, 16) * 2 - 1
+    same = geometric_jitter(x, max_scale=1.0, max_aspect=1.0, max_rotation_deg=0, max_shift=0)
+    assert torch.allclose(same, x, atol=1e-5)
+    assert geometric_jitter(x).shape == x.shape
+    with pytest.raises(ValueError, match="max_scale"):
+        geometric_jitter(x, max_scale=0.5)
+
+
+def test_geometric_jitter_scales_both_ways_and_changes_the_aspect():
+    """A centred 8x8 square: the scale draws are symmetric (as many shrunk as grown), and with
+    only the aspect free the height and width move in opposite directions."""
+    from transynth.nn.augment import geometric_jitter
+
+    x = torch.full((400, 1, 32, 32), -1.0)
+    x[:, :, 12:20, 12:20] = 1.0
+    torch.manual_seed(0)
+    grown = geometric_jitter(x, max_aspect=1.0, max_rotation_deg=0, max_shift=0)
+    sides = torch.tensor([_ink_box(im)[0] for im in grown], dtype=torch.float)
+    assert 0.35 < float((sides > 8).float().mean()) < 0.65  # log-uniform around 1
+    assert float(sides.min()) <= 6 and float(sides.max()) >= 11  # reaches about 8/1.5 and 8*1.5
+    torch.manual_seed(0)
+    stretched = geometric_jitter(x, max_scale=1.0, max_rotation_deg=0, max_shift=0)
+    boxes = [_ink_box(im) for im in stretched]
+    assert all((h - 8) * (w - 8) <= 0 for h, w in boxes)
+    assert any(h < w for h, w in boxes) and any(h > w for h, w in boxes)

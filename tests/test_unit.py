@@ -134,3 +134,20 @@ def test_capabilities_row_and_figure(tmp_path):
     build(task).write_figures(task, tmp_path)
     assert (tmp_path / "latent_tsne.png").stat().st_size > 0
     assert "shared latent" in (tmp_path / "latent_tsne.txt").read_text()
+
+
+def test_source_augment_jitters_only_what_the_classifiers_read():
+    """With ``source_augment`` the class head and the source-only baseline read jittered copies
+    of the labelled sources; the adversarial terms see the same images as without it."""
+    task = make_task("unpaired")
+    batch = batch_of(task)
+    losses = {}
+    for augment in (False, True):
+        torch.manual_seed(0)
+        model = build(task, source_augment=augment)
+        losses[augment] = {ph: model.step(ph, dict(batch)) for ph in model.phases(0)}
+    plain, jittered = losses[False], losses[True]
+    for k in ("real_A", "fake_A", "real_B", "fake_B", "feat"):
+        assert torch.equal(plain["d"][k], jittered["d"][k]), k
+    assert not torch.allclose(plain["d"]["cls"], jittered["d"]["cls"])
+    assert not torch.allclose(plain["src"]["cls"], jittered["src"]["cls"])

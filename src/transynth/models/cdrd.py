@@ -81,6 +81,10 @@ Deliberate departures:
 - Plain CDRD has no encoder; it translates a given image by inverting G (CoGAN's cross-domain
   transformation, Liu & Tuzel 2016): z* = argmin_z ||G_S(G_C(z, l)) - x||^2 (``invert_steps``
   Adam steps), then X~_T = G_T(G_C(z*, l)). E-CDRD's encoder does this in one pass.
+- ``source_augment`` (off by default; not in the paper): L_cls^S's real-image term and the
+  source-only baseline read labelled sources through ``nn.augment.geometric_jitter`` (random
+  scale, aspect, rotation and shift, symmetric around the identity), appended to D's source pass
+  so that the real/fake term still sees the sources as they are.
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ from transynth.capabilities import Capabilities
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
 from transynth.nn import init_weights
+from transynth.nn.augment import geometric_jitter
 from transynth.nn.init import INITS, copy_init
 from transynth.registry import register_model
 
@@ -139,6 +144,7 @@ class CDRDConfig:
     beta2: float = 0.999
     source_only: bool = True  # train the source-only baseline classifier in the same run
     tied_init: bool = False  # target-specific layers start as copies of the source ones
+    source_augment: bool = False  # geometric jitter of the labelled sources the classifiers read
     invert_steps: int = 200  # CDRD translation: Adam steps inverting G for a given image
     init: str = "normal"
     init_gain: float = 0.02
@@ -401,7 +407,8 @@ class CDRD(Method):
         if phase == "d":
             return self.d_step(batch)
         if phase == "src" and self.config.source_only:
-            return {"cls_S": _ce(self.C_src(batch["A"]), batch["label_A"])}
+            x_s = geometric_jitter(batch["A"]) if self.config.source_augment else batch["A"]
+            return {"cls_S": _ce(self.C_src(x_s), batch["label_A"])}
         raise ValueError(f"{self.name} has phases {', '.join(self.phases(0))}, not {phase!r}")
 
     def _generated(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -434,9 +441,14 @@ class CDRD(Method):
                 fakes = self._generated(batch)
         # One pass per domain over real and fake images together (D has no batch statistics).
         n_s, n_t = len(batch["A"]), len(batch["B"])
-        adv_s, cls_s, _ = self.discriminate(torch.cat([batch["A"], fakes["S"]]), 0)
+        # With source_augment, jittered copies of the real sources join the pass for the
+        # attribute term only: the real/fake term keeps the sources as they are.
+        extra = [geometric_jitter(batch["A"])] if c.source_augment else []
+        adv_s, cls_s, _ = self.discriminate(torch.cat([batch["A"], fakes["S"], *extra]), 0)
         adv_t, cls_t, _ = self.discriminate(torch.cat([batch["B"], fakes["T"]]), 1)
-        adv_rs, cls_rs, adv_fs, cls_fs = adv_s[:n_s], cls_s[:n_s], adv_s[n_s:], cls_s[n_s:]
+        end = n_s + len(fakes["S"])
+        adv_rs, adv_fs, cls_fs = adv_s[:n_s], adv_s[n_s:end], cls_s[n_s:end]
+        cls_rs = cls_s[end:] if c.source_augment else cls_s[:n_s]
         adv_rt, adv_ft, cls_ft = adv_t[:n_t], adv_t[n_t:], cls_t[n_t:]  # no target labels
         real_s, fake_s = discriminator_loss(c.gan_mode, adv_rs, adv_fs)
         real_t, fake_t = discriminator_loss(c.gan_mode, adv_rt, adv_ft)
