@@ -95,6 +95,21 @@ def test_get_evaluator_trains_caches_and_reloads(tiny, tmp_path) -> None:
     torch.testing.assert_close(model.logits(x), reloaded.logits(x), rtol=0, atol=0)
 
 
+def test_an_evaluator_trained_inside_an_evaluation_is_the_same(tiny) -> None:
+    """Methods ask for evaluators inside no_grad (and autocast) evaluations: the first such call
+    on a machine trains the evaluator, which must neither fail nor differ from a plain call."""
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = get_evaluator("bars", 16, 1)
+    state = {k: v.clone() for k, v in inside.state_dict().items()}
+    clf.clear_evaluator_memo()
+    for path in (clf.cache_dir() / "evaluators").iterdir():
+        path.unlink()
+    plain = get_evaluator("bars", 16, 1)
+    assert len(tiny) == 4  # trained twice
+    for k, v in plain.state_dict().items():
+        assert torch.equal(v, state[k]), k
+
+
 def test_weak_evaluator_warns(tiny) -> None:
     with pytest.warns(UserWarning, match="too weak"):
         model = get_evaluator("noise", 16, 1)

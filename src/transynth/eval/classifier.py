@@ -327,7 +327,14 @@ def _build(
     x_train, y_train = x_train[keep], y_train[keep]
     num_classes = int(max(int(y_train.max()), int(y_test.max())) + 1)
     start = time.perf_counter()
-    with torch.random.fork_rng(devices=[]):
+    # Callers often ask for an evaluator inside an evaluation (no_grad, maybe autocast): training
+    # must not inherit either, or it fails (no graph) or caches weights another caller would not.
+    dev_type = torch.device(device).type
+    with (
+        torch.random.fork_rng(devices=[]),
+        torch.enable_grad(),
+        torch.autocast(dev_type, enabled=False),
+    ):
         torch.manual_seed(seed)
         model = DomainClassifier(channels, num_classes).to(device)
         steps = _train(model, x_train, y_train, seed=seed)
