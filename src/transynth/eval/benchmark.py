@@ -122,7 +122,8 @@ ENTRIES: tuple[BenchmarkEntry, ...] = (
             ),
             paper=paper,
             note="D's class head (shared trunk) on held-out target test digits vs a "
-            "source-only classifier of the same architecture trained in the same run",
+            "source-only classifier of the same architecture trained in the same run; both read "
+            "geometrically jittered sources (the CPU preset's model.source_augment)",
         )
         for task, paper in (
             ("mnist2uci", "MNIST->USPS 95.97 (USPS, not UCI)"),
