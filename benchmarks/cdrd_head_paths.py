@@ -29,12 +29,13 @@ def head_paths(run: str) -> dict[str, float]:
     x, y = load_domain(model.domains[1].name, "test", model.image_size)
 
     def accuracy(logits: torch.Tensor) -> float:
-        return float((logits.argmax(1) == y).float().mean())
+        return float((logits.argmax(1).cpu() == y).float().mean())
 
+    # The method's own readers (they match channels and size to the layers they feed).
     return {
-        "head_through_D_T": accuracy(model.discriminate(x, 1)[1]),
-        "head_through_D_S": accuracy(model.discriminate(x, 0)[1]),
-        "source_only_C_src": accuracy(model.C_src(x)),
+        "head_through_D_T": accuracy(model.classify(x, 1)),
+        "head_through_D_S": accuracy(model.classify(x, 0)),
+        "source_only_C_src": accuracy(model._source_only_logits(x)),
     }
 
 
