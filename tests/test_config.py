@@ -58,7 +58,7 @@ def test_overrides_are_typed():
             "unknown key model.lambda_cycle; accepted keys of model: .*lambda_cyc",
         ),
         ("train.steps=ten", "train.steps='ten' has the wrong type; expected int"),
-        ("train.amp=fp8", "train.amp='fp8' is not valid; expected none \\| bf16 \\| fp16"),
+        ("train.amp=fp8", "train.amp='fp8' is not valid; expected none \\| auto \\| bf16 \\| fp16"),
         ("model.gan_mode=wasserstein", "model.gan_mode"),
         ("steps=3", "SECTION.KEY=VALUE"),
         ("optim.lr=3", "SECTION.KEY=VALUE"),

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 PRESETS = ("cpu", "paper")
-AMP_MODES = ("none", "bf16", "fp16")
+AMP_MODES = ("none", "auto", "bf16", "fp16")
 
 
 class ConfigError(ValueError):
@@ -59,7 +59,9 @@ class TrainConfig:
     sample_every: int = 250
     checkpoint_every: int = 500
     seed: int = 0
-    amp: str = "none"  # none | bf16 (CPU and GPU) | fp16 (GPU, with a gradient scaler)
+    # none | auto (bf16 where the device has it natively, else fp32) | bf16 (CPU and GPU) |
+    # fp16 (GPU, with a gradient scaler); see training/precision.py
+    amp: str = "none"
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     channels_last: bool = False
     progress: bool = True  # tqdm progress bar

@@ -360,13 +360,14 @@ def run_entry(entry: BenchmarkEntry, out: Path, steps: int | None = None) -> Ben
     wall = time.time() - start
     cfg = transynth.load(run_dir).run_config
     last_log = json.loads((run_dir / "log.jsonl").read_text().splitlines()[-1])
-    metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    written = json.loads((run_dir / "metrics.json").read_text())
+    metrics = written["metrics"]
     return BenchmarkResult(
         entry,
         cfg.train.steps,
         cfg.train.batch_size,
         cfg.data.image_size,
-        cfg.train.amp,
+        written.get("amp", cfg.train.amp),  # the mode used: train.amp=auto resolved
         round(float(last_log["time"]), 1),
         round(wall, 1),
         metrics,

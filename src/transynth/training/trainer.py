@@ -29,6 +29,7 @@ from transynth.training.checkpoint import (
 )
 from transynth.training.ema import WeightAverage
 from transynth.training.logger import RunLogger
+from transynth.training.precision import PRECISION_NAMES, resolve_amp
 from transynth.training.sampler import StepBatchSampler
 from transynth.training.schedule import linear_decay_factor
 
@@ -117,7 +118,9 @@ class Trainer:
             self.device = torch.device("cuda", self.dist.local_rank)
             torch.cuda.set_device(self.device)
         if tc.amp == "fp16" and self.device.type != "cuda":
-            raise ConfigError("train.amp=fp16 needs a CUDA device; on CPU use bf16 or none")
+            raise ConfigError("train.amp=fp16 needs a CUDA device; on CPU use auto, bf16 or none")
+        #: The autocast mode in use: train.amp with ``auto`` resolved for this device.
+        self.amp = resolve_amp(tc.amp, self.device)
 
         method_cls = get_model_class(config.method)
         self.task = task or task_of(config)
@@ -139,7 +142,7 @@ class Trainer:
         }
         self.scalers = (
             {phase: torch.amp.GradScaler("cuda") for phase in self.specs}
-            if tc.amp == "fp16"
+            if self.amp == "fp16"
             else {}
         )
         self.ema = (
@@ -223,10 +226,9 @@ class Trainer:
 
     # ---- the loop --------------------------------------------------------------------------
     def _autocast(self) -> contextlib.AbstractContextManager:
-        amp = self.config.train.amp
-        if amp == "none":
+        if self.amp == "none":
             return contextlib.nullcontext()
-        dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+        dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
 
     def _set_trainable(self, phase: str) -> None:
@@ -356,7 +358,7 @@ class Trainer:
             total=tc.steps,
             initial=self.step,
             disable=not (tc.progress and main),
-            desc=f"{self.config.method} {self.task.name}",
+            desc=f"{self.config.method} {self.task.name} ({PRECISION_NAMES[self.amp]})",
             dynamic_ncols=True,
         )
         try:
@@ -446,7 +448,7 @@ class Trainer:
         metrics = self._evaluate_all()
         atomic_write_text(
             self.run_dir / "metrics.json",
-            json.dumps({"step": self.step, "metrics": metrics}, indent=2),
+            json.dumps({"step": self.step, "amp": self.amp, "metrics": metrics}, indent=2),
         )
         return metrics
 
