@@ -151,3 +151,79 @@ def test_source_augment_jitters_only_what_the_classifiers_read():
         assert torch.equal(plain["d"][k], jittered["d"][k]), k
     assert not torch.allclose(plain["d"]["cls"], jittered["d"]["cls"])
     assert not torch.allclose(plain["src"]["cls"], jittered["src"]["cls"])
+
+
+# ---- the official domain-adaptation digit networks (model.arch=digits) -----------------------
+
+
+def build_digits(task, **model):
+    overrides = tiny_overrides("unit")
+    overrides["data"] = {"image_size": 32}
+    overrides["model"] = {"arch": "digits", "ngf": 4, "ndf": 4, **model}
+    cfg = resolve_config("unit", overrides=overrides)
+    return get_model_class("unit")(cfg.model, task.domains, task.image_size)
+
+
+def test_digit_networks_share_a_vector_latent_and_translate_any_size():
+    task = make_task("unpaired", size=32, channels=(1, 3))
+    model = build_digits(task).eval()
+    za = model.encode(torch.rand(2, 1, 32, 32) * 2 - 1, "A")
+    zb = model.encode(torch.rand(2, 3, 32, 32) * 2 - 1, "B")
+    assert za.shape == zb.shape == (2, 32, 1, 1)  # 8 x ngf channels, one position
+    # the official coupling: first encoder layer and last two decoder layers private
+    assert len(model.E_A) == 1 and len(model.E_shared) == 3
+    assert len(model.G_shared) == 3 and len(model.G_A) == 2
+    assert model.encoder("A")[1] is model.encoder("B")[1]
+    x = torch.rand(3, 1, 20, 24) * 2 - 1  # the 32x32 networks resize in and back out
+    y = model.translate_tensor(x, "AtoB")
+    assert y.shape == (3, 3, 20, 24) and y.abs().max() <= 1
+    k = task.domains[0].num_classes
+    assert model.classify(torch.rand(2, 3, 32, 32), "B").shape == (2, k)
+
+
+def test_digit_networks_need_32_pixels():
+    task = make_task("unpaired", size=16)
+    with pytest.raises(ValueError, match="data.image_size=16 is not accepted"):
+        build_digits(task)
+
+
+def test_digit_feature_consistency_reads_the_dropout_free_path():
+    task = make_task("unpaired", size=32)
+    model = build_digits(task, lambda_feat=0.2, feat_distance="l2").train()
+    x = torch.rand(4, 1, 32, 32)
+    a, b = model._trunk(x, 0, dropout=False), model._trunk(x, 0, dropout=False)
+    assert torch.equal(a, b)  # no dropout: deterministic in training mode
+    assert not torch.equal(model._trunk(x, 0), model._trunk(x, 0))  # the scoring path drops
+    losses = model.step("g", batch_of(task))
+    assert "cyc_A" in losses  # the paper's cycle by default
+    d = model.step("d", batch_of(task))
+    assert d["feat"] > 0 and {"cls", "real_A", "fake_B"} <= d.keys()
+
+
+def test_zero_cycle_weights_skip_the_cycle_and_l2_reconstruction_is_mse():
+    task = make_task("unpaired", size=32)
+    model = build_digits(task, lambda_cyc=0.0, lambda_kl_cyc=0.0, recon_distance="l2")
+    torch.manual_seed(0)
+    losses = model.step("g", batch_of(task))
+    assert not {"cyc_A", "cyc_B", "kl_cyc_A", "kl_cyc_B"} & losses.keys()
+    assert losses["recon_A"] > 0
+    with pytest.raises(ConfigError, match="model.recon_distance='l3'"):
+        build_digits(task, recon_distance="l3")
+
+
+def test_digit_networks_learn_to_reconstruct():
+    task = make_task("unpaired", size=32)
+    torch.manual_seed(0)
+    overrides = tiny_overrides("unit", steps=40)
+    overrides["data"] = {"image_size": 32}
+    overrides["model"] = {"arch": "digits", "ngf": 4, "ndf": 4, "lr": 2e-3}
+    trainer = transynth.training.Trainer(resolve_config("unit", overrides=overrides), "u", task)
+    batch = trainer._to_device(next(iter(trainer._loader())))
+    history = []
+    for _ in range(40):
+        record = {}
+        for phase in trainer.model.phases(trainer.step):
+            record.update(trainer._run_phase(phase, batch))
+        trainer.step += 1
+        history.append(float(record["g/recon_A"]) + float(record["g/recon_B"]))
+    assert sum(history[-5:]) < 0.6 * sum(history[:5]), history

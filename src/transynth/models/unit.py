@@ -29,6 +29,17 @@ decay 1e-4 and the architecture (E: c7s1 + 2 stride-2 convs + 4 residual blocks;
 blocks + 2 transposed convs + c7s1; one residual block shared on each side) are the official
 config's; instance norm in E and G, LeakyReLU discriminators.
 
+Networks (``arch``): ``resnet``, the image-translation networks above (a spatial latent map);
+``digits``, the official domain-adaptation code's 32x32 digit networks (``CoVAE32x32`` /
+``CoDis32x32``, :mod:`transynth.nn.coupled_digits`): a vector latent code and a LeNet-like
+discriminator with max-pooling and dropout, the first encoder / discriminator layer and the last
+two decoder layers private. Its official DA config (svhn2mnist: gen_ch = dis_ch = 64, gan_w 1,
+cls_w 10, feature_w 1e-4, kl 1e-4, reconstruction 1e-3 on MSE summed over pixels, no cycle,
+batch 64, Adam 2e-4 (0.5, 0.999), weight decay 5e-4, D xavier, G N(0, 0.02)) in this class's
+per-element means is lambda_gan 1, lambda_cls 10, lambda_recon ~1 (``recon_distance: l2``),
+lambda_kl ~0.1, lambda_cyc = lambda_kl_cyc = 0 and lambda_feat = 1e-4 x the trunk's feature size
+(``feat_distance: l2``; 0.2 at dis_ch 64, 0.1 at 32).
+
 Domain adaptation (Sec. 5, "Domain adaptation"; the official ``COCOGANDATrainer``): the
 discriminators share their high-level layers; a class head on the shared trunk is trained on the
 LABELLED SOURCE images only (``lambda_cls``); for a pair of generated images decoded from the same
@@ -50,9 +61,13 @@ Deliberate departures:
   repeated over RGB gets the same response); only the starting point changes, not the objective.
   It lets the short CPU runs adapt from a classifier path that already reads the target like the
   source instead of from a random one.
-- The official DA code's values of ``cls_w`` and ``feature_w`` are not known here: by default
-  ``lambda_cls`` equals the GAN weight (10) and ``lambda_feat`` is 1 (mean L1); the CPU preset
-  raises them to 50 and 10 so that the class head learns within 500 steps.
+- Defaults: ``lambda_cls`` equals the GAN weight (10) and ``lambda_feat`` is 1 (mean L1), for
+  the image-translation networks, where no official DA values exist; the official DA values
+  for the digit networks are given above.
+- ``arch: digits``: batch norm keeps its learned scale (the official layers have a bias only),
+  the encoder's variance stays fixed at 1 (the official DA encoder predicts it), and the real /
+  fake head is one logit for the configured GAN loss (the official head is a 2-way softmax, the
+  same as ``gan_mode: vanilla``).
 - The official DA code also shows D the reconstructions x_aa, x_bb as fakes; here D judges the
   translations only, as in the paper's Eq. 5.
 - The discriminators' weights start from N(0, 0.02) (xavier in the official DA code).
@@ -81,6 +96,15 @@ from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
 from transynth.nn import init_weights
 from transynth.nn.augment import geometric_jitter
+from transynth.nn.coupled_digits import (
+    DIGIT_SHARED_LAYERS,
+    DIGIT_SIZE,
+    DigitHead,
+    DigitTrunk,
+    digit_d_private,
+    digit_decoder_layers,
+    digit_encoder_layers,
+)
 from transynth.nn.generators import ResidualBlock
 from transynth.nn.init import INITS, copy_init
 from transynth.nn.norm import NORMS, norm_layer, uses_bias
@@ -98,8 +122,14 @@ UNIT_CAPABILITIES = Capabilities(
 )
 
 
+#: Network families: ``resnet``, the image-translation networks (spatial latent code); ``digits``,
+#: the official domain-adaptation code's 32x32 digit networks (vector latent code, LeNet-like D).
+ARCHS = ("resnet", "digits")
+
+
 @dataclass(frozen=True)
 class UNITConfig:
+    arch: str = "resnet"
     ngf: int = 64
     n_down: int = 2  # stride-2 convs after the c7s1 stem (transposed convs in G)
     n_res: int = 4  # residual blocks in E and in G
@@ -118,6 +148,7 @@ class UNITConfig:
     lambda_cls: float = 10.0  # class head on labelled source images (0: no adaptation)
     lambda_feat: float = 1.0  # feature consistency of corresponding generated images
     feat_distance: str = "l1"  # l1 (the paper's text) | l2 (the official DA code's MSE)
+    recon_distance: str = "l1"  # l1 (the paper's Laplacian) | l2 (the official DA code's MSE)
     source_only_baseline: bool = True  # also train S on source labels only (phase "src")
     source_augment: bool = False  # geometric jitter of the labelled sources the classifiers read
     d_tied_init: bool = True  # D_B's private layers start as a copy of D_A's
@@ -132,6 +163,7 @@ class UNITConfig:
     def __post_init__(self) -> None:
         from transynth.config import _check
 
+        _check(self.arch in ARCHS, "model.arch", self.arch, " | ".join(ARCHS))
         _check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
         _check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
         _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
@@ -156,9 +188,9 @@ class UNITConfig:
             f"an integer in [0, d_layers - 1 = {self.d_layers - 1}] (the first layer is private)",
         )
         _check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "in [0, 1)")
-        _check(
-            self.feat_distance in ("l1", "l2"), "model.feat_distance", self.feat_distance, "l1 | l2"
-        )
+        for key in ("feat_distance", "recon_distance"):
+            value = getattr(self, key)
+            _check(value in ("l1", "l2"), f"model.{key}", value, "l1 | l2")
         weights = (
             self.lambda_gan,
             self.lambda_kl,
@@ -241,12 +273,37 @@ class ClassHead(nn.Module):
         return self.fc(self.pool(h).flatten(1))
 
 
+def encoder_of(in_ch: int, c: UNITConfig) -> list[nn.Module]:
+    """E's layers for the configured network family."""
+    return digit_encoder_layers(in_ch, c.ngf) if c.arch == "digits" else encoder_layers(in_ch, c)
+
+
+def generator_of(out_ch: int, c: UNITConfig) -> list[nn.Module]:
+    """G's layers for the configured network family."""
+    if c.arch == "digits":
+        return digit_decoder_layers(out_ch, c.ngf)
+    return generator_layers(out_ch, c)
+
+
+def d_private_of(in_ch: int, c: UNITConfig) -> nn.Sequential:
+    """A domain's private discriminator layers."""
+    if c.arch == "digits":
+        return digit_d_private(in_ch, c.ndf)
+    return nn.Sequential(*discriminator_layers(in_ch, c)[: c.d_layers - c.d_shared_layers])
+
+
 class SharedTrunk(nn.Module):
     """D's shared high-level layers with the real/fake head and (for adaptation) the class
     head."""
 
     def __init__(self, c: UNITConfig, num_classes: int | None) -> None:
         super().__init__()
+        self.trunk: nn.Module
+        if c.arch == "digits":
+            self.trunk = DigitTrunk(c.ndf)
+            self.gan: nn.Module = DigitHead(self.trunk.width, 1)
+            self.cls = DigitHead(self.trunk.width, num_classes) if num_classes else None
+            return
         # Built for 1 input channel and sliced: only the layers after the private ones are used.
         layers = discriminator_layers(1, c)
         self.trunk = nn.Sequential(*layers[c.d_layers - c.d_shared_layers :])
@@ -260,6 +317,10 @@ class SourceOnlyClassifier(nn.Module):
 
     def __init__(self, in_ch: int, c: UNITConfig, num_classes: int) -> None:
         super().__init__()
+        if c.arch == "digits":
+            self.body = nn.Sequential(digit_d_private(in_ch, c.ndf), DigitTrunk(c.ndf))
+            self.cls: nn.Module = DigitHead(c.ndf * 8, num_classes)
+            return
         self.body = nn.Sequential(*discriminator_layers(in_ch, c))
         self.cls = ClassHead(d_width(c), num_classes)
 
@@ -294,10 +355,16 @@ class UNIT(Method):
     def __init__(self, config: UNITConfig, domains, image_size: int) -> None:
         super().__init__(config, domains, image_size)
         c = config
+        self.digits = c.arch == "digits"
+        if self.digits and image_size != DIGIT_SIZE:
+            raise ValueError(
+                f"model.arch='digits' builds the official 32x32 digit networks; "
+                f"data.image_size={image_size} is not accepted (use 32, or model.arch=resnet)"
+            )
         ch_a, ch_b = domains[0].channels, domains[1].channels
-        s = c.shared_layers
-        enc_a, enc_b = encoder_layers(ch_a, c), encoder_layers(ch_b, c)
-        gen_a, gen_b = generator_layers(ch_a, c), generator_layers(ch_b, c)
+        s = DIGIT_SHARED_LAYERS if self.digits else c.shared_layers
+        enc_a, enc_b = encoder_of(ch_a, c), encoder_of(ch_b, c)
+        gen_a, gen_b = generator_of(ch_a, c), generator_of(ch_b, c)
         # Weight sharing: ONE module object for the shared layers of both domains.
         self.E_A = nn.Sequential(*enc_a[:-s])
         self.E_B = nn.Sequential(*enc_b[:-s])
@@ -305,9 +372,7 @@ class UNIT(Method):
         self.G_shared = nn.Sequential(*gen_a[:s])
         self.G_A = nn.Sequential(*gen_a[s:])
         self.G_B = nn.Sequential(*gen_b[s:])
-        p = c.d_layers - c.d_shared_layers
-        self.D_A = nn.Sequential(*discriminator_layers(ch_a, c)[:p])
-        self.D_B = nn.Sequential(*discriminator_layers(ch_b, c)[:p])
+        self.D_A, self.D_B = d_private_of(ch_a, c), d_private_of(ch_b, c)
         self.num_classes = domains[0].num_classes if c.lambda_cls > 0 else None
         self.D_shared = SharedTrunk(c, self.num_classes)
         self.adapts = self.num_classes is not None
@@ -317,7 +382,9 @@ class UNIT(Method):
         else:  # no baseline network: drop it from this instance's list of networks
             self.network_names = tuple(n for n in type(self).network_names if n != "S")
         for name, net in self.networks().items():
-            if name.startswith(("D_", "S")):
+            if name.startswith(("D_", "S")) and self.digits:
+                init_weights(net, "xavier", 1.0)  # the official DA code's xavier for D
+            elif name.startswith(("D_", "S")):
                 init_weights(net, "normal", c.init_gain)
             else:
                 init_weights(net, c.init, c.init_gain)
@@ -349,20 +416,29 @@ class UNIT(Method):
         d = self._domain_index(domain)
         return nn.Sequential(self.G_shared, self.G_A if d == 0 else self.G_B)
 
+    def _fit_size(self, x: torch.Tensor) -> torch.Tensor:
+        """Inputs of the fixed-size digit networks resized to 32x32 (others pass unchanged)."""
+        if self.digits and x.shape[-2:] != (DIGIT_SIZE, DIGIT_SIZE):
+            return F.interpolate(x, size=(DIGIT_SIZE, DIGIT_SIZE), mode="bilinear", antialias=True)
+        return x
+
     def encode(self, x: torch.Tensor, domain: int | str) -> torch.Tensor:
         """The shared latent code (the posterior mean E(x)) of images of `domain`."""
         x = match_channels(x, self.domains[self._domain_index(domain)].channels)
-        return self.encoder(domain)(x)
+        return self.encoder(domain)(self._fit_size(x))
 
     def decode(self, z: torch.Tensor, domain: int | str) -> torch.Tensor:
         return self.generator(domain)(z)
 
     def translate_tensor(self, x: torch.Tensor, direction: str, **condition: Any) -> torch.Tensor:
         src, dst = ("A", "B") if direction == "AtoB" else ("B", "A")
-        return self.decode(self.encode(x, src), dst)  # at test time z = E(x), no sampling
+        y = self.decode(self.encode(x, src), dst)  # at test time z = E(x), no sampling
+        if y.shape[-2:] != x.shape[-2:]:  # the digit networks work at 32x32: back to the input's
+            y = F.interpolate(y.float(), size=x.shape[-2:], mode="bilinear", antialias=True)
+        return y
 
     def size_multiple(self, direction: str) -> int:
-        return 2**self.config.n_down
+        return 1 if self.digits else 2**self.config.n_down
 
     # ---- training --------------------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimizerSpec]:
@@ -422,9 +498,12 @@ class UNIT(Method):
         x_ab, x_bb = out_b[:n], out_b[n:]  # G2(z1): A -> B; G2(z2): reconstruction
         # Cycle through the latent space: x_ab -> z_ab -> x_aba, x_ba -> z_ba -> x_bab (Eq. 6)
         # mu_ba = E1(x_ba) is the code of a B image, mu_ab = E2(x_ab) the code of an A image.
-        mu_ba, mu_ab = self._encode_pair(x_ba, x_ab)
-        h = self.G_shared(self._sample(torch.cat([mu_ab, mu_ba])))
-        x_aba, x_bab = self.G_A(h[:n]), self.G_B(h[n:])
+        # (The official DA trainer has no cycle: with both its weights 0 it is not computed.)
+        cycle = c.lambda_cyc > 0 or c.lambda_kl_cyc > 0
+        if cycle:
+            mu_ba, mu_ab = self._encode_pair(x_ba, x_ab)
+            h = self.G_shared(self._sample(torch.cat([mu_ab, mu_ba])))
+            x_aba, x_bab = self.G_A(h[:n]), self.G_B(h[n:])
         # The D phase reuses these; detached so that its backward stops at D.
         self._cache = {
             "x_aa": x_aa.detach(),
@@ -435,21 +514,30 @@ class UNIT(Method):
         d_ba, _ = self._discriminate(x_ba, 0)
         d_ab, _ = self._discriminate(x_ab, 1)
         f32 = torch.float32
-        return {
+        dist = F.l1_loss if c.recon_distance == "l1" else F.mse_loss
+        losses = {
             "gan_BA": c.lambda_gan * generator_loss(c.gan_mode, d_ba),
             "gan_AB": c.lambda_gan * generator_loss(c.gan_mode, d_ab),
             "kl_A": c.lambda_kl * kl_unit_variance(mu_a),
             "kl_B": c.lambda_kl * kl_unit_variance(mu_b),
-            "recon_A": c.lambda_recon * F.l1_loss(x_aa.to(f32), x_a.to(f32)),
-            "recon_B": c.lambda_recon * F.l1_loss(x_bb.to(f32), x_b.to(f32)),
-            "kl_cyc_A": c.lambda_kl_cyc * kl_unit_variance(mu_ab),
-            "kl_cyc_B": c.lambda_kl_cyc * kl_unit_variance(mu_ba),
-            "cyc_A": c.lambda_cyc * F.l1_loss(x_aba.to(f32), x_a.to(f32)),
-            "cyc_B": c.lambda_cyc * F.l1_loss(x_bab.to(f32), x_b.to(f32)),
+            "recon_A": c.lambda_recon * dist(x_aa.to(f32), x_a.to(f32)),
+            "recon_B": c.lambda_recon * dist(x_bb.to(f32), x_b.to(f32)),
         }
+        if cycle:
+            losses |= {
+                "kl_cyc_A": c.lambda_kl_cyc * kl_unit_variance(mu_ab),
+                "kl_cyc_B": c.lambda_kl_cyc * kl_unit_variance(mu_ba),
+                "cyc_A": c.lambda_cyc * dist(x_aba.to(f32), x_a.to(f32)),
+                "cyc_B": c.lambda_cyc * dist(x_bab.to(f32), x_b.to(f32)),
+            }
+        return losses
 
-    def _trunk(self, x: torch.Tensor, domain: int) -> torch.Tensor:
+    def _trunk(self, x: torch.Tensor, domain: int, dropout: bool = True) -> torch.Tensor:
+        """Features of the shared trunk's top layer through D_A's or D_B's private layers
+        (`dropout` False: the digit trunk's dropout-free path, for feature consistency)."""
         private = self.D_A if domain == 0 else self.D_B
+        if self.digits:
+            return self.D_shared.trunk(private(x), dropout)
         return self.D_shared.trunk(private(x))
 
     def _discriminate(self, x: torch.Tensor, domain: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -466,7 +554,7 @@ class UNIT(Method):
             )
         d = self._domain_index(domain)
         x = match_channels(x, self.domains[d].channels)
-        return self.D_shared.cls(self._trunk(x, d))
+        return self.D_shared.cls(self._trunk(self._fit_size(x), d))
 
     def d_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         c = self.config
@@ -485,9 +573,12 @@ class UNIT(Method):
         fake = self._cache
         self._cache = None
         n = len(x_a)
-        # One pass per private path: [real A, B -> A, reconstruction A] through D_A, likewise B.
-        s_a, h_a = self._discriminate(torch.cat([x_a, fake["x_ba"], fake["x_aa"]]), 0)
-        s_b, h_b = self._discriminate(torch.cat([x_b, fake["x_ab"], fake["x_bb"]]), 1)
+        # One pass per private path: [real A, B -> A, reconstruction A] through D_A, likewise B
+        # (the digit networks score [real, translation] only: their feature-consistency
+        # features come from a dropout-free pass of their own, as in the official code).
+        recon_a, recon_b = ([], []) if self.digits else ([fake["x_aa"]], [fake["x_bb"]])
+        s_a, h_a = self._discriminate(torch.cat([x_a, fake["x_ba"], *recon_a]), 0)
+        s_b, h_b = self._discriminate(torch.cat([x_b, fake["x_ab"], *recon_b]), 1)
         real_a, fake_a = discriminator_loss(c.gan_mode, s_a[:n], s_a[n : 2 * n])
         real_b, fake_b = discriminator_loss(c.gan_mode, s_b[:n], s_b[n : 2 * n])
         losses = {
@@ -507,8 +598,13 @@ class UNIT(Method):
                 # Corresponding generated images (decoded from one code into both domains) must
                 # give the same top-layer features: x_ab (D_B) vs x_aa (D_A), x_ba (D_A) vs x_bb.
                 dist = F.l1_loss if c.feat_distance == "l1" else F.mse_loss
-                feat_a = dist(h_b[n : 2 * n].float(), h_a[2 * n :].float())
-                feat_b = dist(h_a[n : 2 * n].float(), h_b[2 * n :].float())
+                if self.digits:  # rows: [translation, reconstruction] of each private path
+                    f_a = self._trunk(torch.cat([fake["x_ba"], fake["x_aa"]]), 0, dropout=False)
+                    f_b = self._trunk(torch.cat([fake["x_ab"], fake["x_bb"]]), 1, dropout=False)
+                else:  # rows n.. of the scoring pass
+                    f_a, f_b = h_a[n:], h_b[n:]
+                feat_a = dist(f_b[:n].float(), f_a[n:].float())
+                feat_b = dist(f_a[:n].float(), f_b[n:].float())
                 losses["feat"] = c.lambda_feat * (feat_a + feat_b)
         return losses
 
