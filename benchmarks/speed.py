@@ -18,6 +18,7 @@ import torch
 import transynth
 from transynth.config import resolve_config
 from transynth.training import Trainer
+from transynth.training.precision import native_bf16
 
 VARIANTS = {
     "fp32": {},
@@ -46,7 +47,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--preset", default="cpu")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    native = native_bf16(torch.device("cpu"))
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
+        f"{torch.backends.cpu.get_cpu_capability()}, native bf16: {native}"
+    )
     others = list(VARIANTS)[1:]
     print("| method | fp32 s/step | " + " | ".join(f"{v} speed-up" for v in others) + " |")
     print("| --- |" + " --- |" * len(VARIANTS))
