@@ -182,6 +182,7 @@ def test_training_reduces_the_objective(method):
 
 
 @pytest.mark.parametrize("method", transynth.list_models())
+@pytest.mark.filterwarnings("ignore:train.amp=bf16 on a CPU without")  # correctness, not speed
 def test_bf16_autocast_tracks_fp32(method):
     """The bf16 speed path computes the same losses as fp32 within bf16 precision."""
     task = task_for(method)
