@@ -75,3 +75,16 @@ def test_trainer_autocasts_as_resolved_and_records_it(cpu_bf16, tmp_path, native
 def test_every_cpu_preset_that_used_bf16_now_resolves_per_machine():
     for method in ("cyclegan", "infogan", "unit", "cdrd", "stargan", "dtn", "acgan", "ecdrd"):
         assert resolve_config(method, preset="cpu").train.amp == "auto", method
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_gpus_count_only_native_bf16(monkeypatch, native):
+    asked = {}
+
+    def is_bf16_supported(including_emulation: bool = True) -> bool:
+        asked["emulation"] = including_emulation
+        return native
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", is_bf16_supported)
+    assert resolve_amp("auto", torch.device("cuda")) == ("bf16" if native else "none")
+    assert asked == {"emulation": False}

@@ -31,7 +31,10 @@ def _cpu_probe(name: str) -> bool:
 def native_bf16(device: torch.device) -> bool:
     """Whether `device` computes bf16 matrix products natively (not emulated in fp32)."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported(including_emulation=False)
+        try:
+            return torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError:  # torch < 2.4 has no emulation flag and reports native support only
+            return torch.cuda.is_bf16_supported()
     if device.type == "cpu":
         return _cpu_probe("_is_amx_tile_supported") or _cpu_probe("_is_avx512_bf16_supported")
     return False
