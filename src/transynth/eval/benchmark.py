@@ -340,7 +340,11 @@ def _machine() -> str:
     import torch
 
     cores, threads = os.cpu_count(), torch.get_num_threads()
-    return f"{platform.machine()}, {cores} cores ({threads} threads), torch {torch.__version__}"
+    capability = torch.backends.cpu.get_cpu_capability()  # e.g. AVX2, AVX512: which precision pays
+    return (
+        f"{platform.machine()} ({capability}), {cores} cores ({threads} threads), "
+        f"torch {torch.__version__}"
+    )
 
 
 def run_entry(entry: BenchmarkEntry, out: Path, steps: int | None = None) -> BenchmarkResult:
