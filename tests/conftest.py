@@ -226,3 +226,16 @@ def fit_until_killed(trainer, monkeypatch, completed_steps: int) -> None:
     monkeypatch.setattr(trainer.model, "step", killed)
     with pytest.raises(KeyboardInterrupt):
         trainer.fit()
+
+
+def objective_history(trainer, steps: int) -> list[float]:
+    """The sum of the model's monitored losses at each of `steps` steps on one fixed batch."""
+    batch = trainer._to_device(next(iter(trainer._loader())))
+    history = []
+    for _ in range(steps):
+        record = {}
+        for phase in trainer.model.phases(trainer.step):
+            record.update(trainer._run_phase(phase, batch))
+        trainer.step += 1
+        history.append(sum(float(record[k]) for k in trainer.model.monitored_losses))
+    return history

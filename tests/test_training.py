@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import fit_until_killed, task_for, tiny_overrides, tiny_trainer
+from conftest import fit_until_killed, objective_history, task_for, tiny_overrides, tiny_trainer
 
 import transynth
 from transynth.config import resolve_config
@@ -169,15 +169,7 @@ def test_training_reduces_the_objective(method):
     overrides = tiny_overrides(method, steps=40)
     overrides["model"]["lr"] = 2e-3  # tiny networks: a larger step than the paper's to see it in 40
     trainer = Trainer(resolve_config(method, overrides=overrides), "unused", task=task_for(method))
-    batch = trainer._to_device(next(iter(trainer._loader())))
-    watched = trainer.model.monitored_losses
-    history = []
-    for _ in range(40):
-        record = {}
-        for phase in trainer.model.phases(trainer.step):
-            record.update(trainer._run_phase(phase, batch))
-        trainer.step += 1
-        history.append(sum(float(record[k]) for k in watched))
+    history = objective_history(trainer, 40)
     assert sum(history[-5:]) / 5 < 0.6 * sum(history[:5]) / 5, history
 
 
