@@ -20,6 +20,10 @@ first half then linearly decayed to 0 (the trainer's ``decay_start``). ``generat
 reference code's other generator family (``--netG unet_256``): a U-Net with ``num_downs``
 stride-2 levels and skip connections (no dropout unless ``dropout`` > 0, as ``--no_dropout``).
 
+Option outside the paper: ``warp: affine`` puts a learned per-image affine re-framing (a spatial
+transformer, `transynth.nn.warp`) in front of each generator, for domains that differ in scale
+and framing; the objective is unchanged. Off by default and in every preset.
+
 Order within a step (the reference code's): the G phase first, generating G(x) and F(y); then the
 D phase on those same images, detached and passed through the history pool.
 
@@ -48,6 +52,7 @@ from transynth.nn import (
 )
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
+from transynth.nn.warp import WARPS, maybe_warped
 from transynth.registry import register_model
 
 GENERATORS = ("resnet", "unet")
@@ -72,6 +77,8 @@ class CycleGANConfig:
     beta2: float = 0.999
     init: str = "normal"
     init_gain: float = 0.02
+    warp: str = "none"  # none | affine: learned per-image re-framing before G (not the paper)
+    warp_max_offset: float = 0.5  # how far each affine coefficient may move from the identity
 
     def __post_init__(self) -> None:
         from transynth.config import _check
@@ -82,6 +89,8 @@ class CycleGANConfig:
         _check(
             self.generator in GENERATORS, "model.generator", self.generator, " | ".join(GENERATORS)
         )
+        _check(self.warp in WARPS, "model.warp", self.warp, " | ".join(WARPS))
+        _check(self.warp_max_offset > 0, "model.warp_max_offset", self.warp_max_offset, "> 0")
         _check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
         _check(
             self.n_blocks >= 0 and self.ngf >= 1 and self.ndf >= 1,
@@ -123,6 +132,10 @@ class CycleGAN(TwoWayTranslator, Method):
         self._fakes: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def _generator(self, cin: int, cout: int, image_size: int) -> nn.Module:
+        generator = self._translator(cin, cout, image_size)
+        return maybe_warped(generator, cin, self.config.warp, self.config.warp_max_offset)
+
+    def _translator(self, cin: int, cout: int, image_size: int) -> nn.Module:
         c = self.config
         if c.generator == "resnet":
             return ResnetGenerator(cin, cout, c.ngf, c.n_blocks, c.norm, c.dropout)
