@@ -1,5 +1,5 @@
 """The learned affine warp (`model.warp=affine`): identity at the start, background fill, that it
-can learn a re-framing, and its wiring into CycleGAN (training, saving, loading)."""
+can learn a re-framing, and its wiring into the unpaired translators (training, saving, loading)."""
 
 from __future__ import annotations
 
@@ -69,16 +69,17 @@ def test_the_warp_learns_to_undo_a_rescaling():
     assert 0.45 < scale < 0.7  # 10/18 = 0.56: output coordinates shrink to read the small square
 
 
-def test_cyclegan_with_the_warp_trains_saves_and_reloads(tmp_path):
+@pytest.mark.parametrize("method", ["cyclegan", "dualgan", "discogan"])
+def test_translators_with_the_warp_train_save_and_reload(method, tmp_path):
     import transynth
     from transynth.config import resolve_config
     from transynth.training import Trainer
 
-    assert resolve_config("cyclegan").model.warp == "none"  # off unless asked for
-    overrides = tiny_overrides("cyclegan", steps=3)
+    assert resolve_config(method).model.warp == "none"  # off unless asked for
+    overrides = tiny_overrides(method, steps=3)
     overrides["model"]["warp"] = "affine"
-    cfg = resolve_config("cyclegan", overrides=overrides)
-    trainer = Trainer(cfg, tmp_path / "run", task=task_for("cyclegan"))
+    cfg = resolve_config(method, overrides=overrides)
+    trainer = Trainer(cfg, tmp_path / "run", task=task_for(method))
     assert isinstance(trainer.model.G_AB, WarpedGenerator)
     assert isinstance(trainer.model.G_BA, WarpedGenerator)
     before = trainer.model.G_AB.warp.head_weight.detach().clone()

@@ -44,6 +44,10 @@ Deliberate departures: outputs use tanh for images in [-1, 1] (the reference use
 mathematically the reference's sigmoid + BCE); ``dropout`` (default 0, absent in the paper) can
 add dropout after the inner decoder layers. Domains may differ in channel count (each network is
 built for its domains' channels).
+
+Option outside the paper: ``warp: affine`` puts a learned per-image affine re-framing (a spatial
+transformer, `transynth.nn.warp`) in front of each generator; the objective is unchanged. Off by
+default and in every preset.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from transynth.losses import discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator
 from transynth.nn import init_weights
 from transynth.nn.init import INITS
+from transynth.nn.warp import WARPS, maybe_warped
 from transynth.registry import register_model
 
 DISCO_INITS = ("pytorch", *INITS)
@@ -185,10 +190,14 @@ class DiscoGANConfig:
     weight_decay: float = 1e-5
     init: str = "pytorch"  # pytorch = the framework's default init (the reference code)
     init_gain: float = 0.02
+    warp: str = "none"  # none | affine: learned per-image re-framing before G (not the paper)
+    warp_max_offset: float = 0.5  # how far each affine coefficient may move from the identity
 
     def __post_init__(self) -> None:
         from transynth.config import _check
 
+        _check(self.warp in WARPS, "model.warp", self.warp, " | ".join(WARPS))
+        _check(self.warp_max_offset > 0, "model.warp_max_offset", self.warp_max_offset, "> 0")
         _check(self.init in DISCO_INITS, "model.init", self.init, " | ".join(DISCO_INITS))
         _check(
             self.ngf >= 1 and self.ndf >= 1, "model.ngf/ndf", (self.ngf, self.ndf), "integers >= 1"
@@ -238,8 +247,12 @@ class DiscoGAN(TwoWayTranslator, Method):
             )
         self.n_levels = n
         ch_a, ch_b = domains[0].channels, domains[1].channels
-        self.G_AB = DiscoGenerator(ch_a, ch_b, c.ngf, n, c.dropout)
-        self.G_BA = DiscoGenerator(ch_b, ch_a, c.ngf, n, c.dropout)
+        self.G_AB = maybe_warped(
+            DiscoGenerator(ch_a, ch_b, c.ngf, n, c.dropout), ch_a, c.warp, c.warp_max_offset
+        )
+        self.G_BA = maybe_warped(
+            DiscoGenerator(ch_b, ch_a, c.ngf, n, c.dropout), ch_b, c.warp, c.warp_max_offset
+        )
         self.D_A = DiscoDiscriminator(ch_a, c.ndf, n)
         self.D_B = DiscoDiscriminator(ch_b, c.ndf, n)
         if c.init != "pytorch":
