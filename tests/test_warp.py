@@ -24,8 +24,36 @@ def test_warp_starts_as_the_identity():
     warp = AffineWarp(3)
     x = torch.rand(4, 3, 16, 20) * 2 - 1
     assert torch.allclose(warp(x), x, atol=1e-5)
-    gen = torch.nn.Conv2d(3, 1, 1)
-    assert torch.allclose(WarpedGenerator(warp, gen)(x), gen(x), atol=1e-5)
+    gen = torch.nn.Conv2d(3, 3, 1)
+    for at in ("input", "output"):
+        assert torch.allclose(WarpedGenerator(warp, gen, at)(x), gen(x), atol=1e-5)
+    with pytest.raises(ValueError, match="input | output"):
+        WarpedGenerator(warp, gen, "middle")
+
+
+def test_output_placement_warps_the_generators_output_with_the_inputs_transform():
+    torch.manual_seed(0)
+    warp = AffineWarp(1)
+    with torch.no_grad():
+        warp.head_weight.normal_(0, 0.5)
+    gen = torch.nn.Conv2d(1, 1, 3, padding=1)
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    expected = AffineWarp.resample(gen(x), warp.theta(x))
+    assert torch.allclose(WarpedGenerator(warp, gen, "output")(x), expected)
+    assert torch.allclose(WarpedGenerator(warp, gen, "input")(x), gen(warp(x)))
+
+
+def test_gain_scales_the_output_layer():
+    torch.manual_seed(0)
+    slow, fast = AffineWarp(1, gain=1.0), AffineWarp(1, gain=10.0)
+    fast.load_state_dict(slow.state_dict())
+    with torch.no_grad():
+        for w in (slow, fast):
+            w.head_bias.fill_(0.01)
+    identity = torch.tensor([[1.0, 0, 0], [0, 1, 0]])
+    offset_slow = (slow.theta(_square()) - identity).abs().max()
+    offset_fast = (fast.theta(_square()) - identity).abs().max()
+    assert 9 < offset_fast / offset_slow < 10.01  # tanh bends it just below 10
 
 
 def test_pixels_from_outside_the_frame_take_the_corner_background():
@@ -50,6 +78,8 @@ def test_offsets_are_bounded():
     assert (warp.theta(_square()) - torch.tensor([[1.0, 0, 0], [0, 1, 0]])).abs().max() <= 0.3001
     with pytest.raises(ValueError, match="max_offset"):
         AffineWarp(1, max_offset=0)
+    with pytest.raises(ValueError, match="gain"):
+        AffineWarp(1, gain=-1)
 
 
 def test_the_warp_learns_to_undo_a_rescaling():

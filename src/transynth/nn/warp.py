@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 WARPS = ("none", "affine")
+WARP_PLACES = ("input", "output")
 
 _IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
@@ -32,11 +33,16 @@ class AffineWarp(nn.Module):
     border instead would smear strokes that touch the frame, as UCI digits do).
     """
 
-    def __init__(self, in_channels: int, hidden: int = 64, max_offset: float = 0.5) -> None:
+    def __init__(
+        self, in_channels: int, hidden: int = 64, max_offset: float = 0.5, gain: float = 1.0
+    ) -> None:
         super().__init__()
-        if max_offset <= 0:
-            raise ValueError(f"max_offset must be > 0, got {max_offset}")
+        if max_offset <= 0 or gain <= 0:
+            raise ValueError(f"max_offset and gain must be > 0, got {max_offset}, {gain}")
         self.max_offset = max_offset
+        # Multiplies the output layer's raw output: with Adam, whose steps do not depend on the
+        # gradient's scale, this is that layer's learning rate times `gain`.
+        self.gain = gain
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 16, 5, stride=2, padding=2),
             nn.ReLU(True),
@@ -55,12 +61,16 @@ class AffineWarp(nn.Module):
 
     def theta(self, x: torch.Tensor) -> torch.Tensor:
         """The (N, 2, 3) affine matrices, output coordinates -> input coordinates."""
-        raw = F.linear(self.features(x), self.head_weight, self.head_bias)
+        raw = self.gain * F.linear(self.features(x), self.head_weight, self.head_bias)
         offset = self.max_offset * torch.tanh(raw.float())
         return (self.identity + offset).view(-1, 2, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        theta = self.theta(x)
+        return self.resample(x, self.theta(x))
+
+    @staticmethod
+    def resample(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """`x` resampled through `theta` (N, 2, 3), the outside filled with the background."""
         background = (x[..., 0, 0] + x[..., 0, -1] + x[..., -1, 0] + x[..., -1, -1]) / 4
         background = background[..., None, None]
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
@@ -72,24 +82,38 @@ class AffineWarp(nn.Module):
 
 
 class WarpedGenerator(nn.Module):
-    """``generator(warp(x))``: the warp re-frames the input, the generator translates it."""
+    """The warp, predicted from the input, applied before the generator (``at="input"``:
+    ``generator(warp(x))``, the generator translates re-framed images) or after it
+    (``at="output"``: the generator's output is re-framed, so the discriminator's gradient
+    reaches the warp without crossing the generator)."""
 
-    def __init__(self, warp: AffineWarp, generator: nn.Module) -> None:
+    def __init__(self, warp: AffineWarp, generator: nn.Module, at: str = "input") -> None:
         super().__init__()
+        if at not in WARP_PLACES:
+            raise ValueError(f"at must be one of {' | '.join(WARP_PLACES)}, got {at!r}")
         self.warp = warp
         self.generator = generator
+        self.at = at
         self.size_multiple = getattr(generator, "size_multiple", 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.generator(self.warp(x))
+        if self.at == "input":
+            return self.generator(self.warp(x))
+        return self.warp.resample(self.generator(x), self.warp.theta(x))
 
 
 def maybe_warped(
-    generator: nn.Module, in_channels: int, warp: str, max_offset: float = 0.5
+    generator: nn.Module,
+    in_channels: int,
+    warp: str,
+    max_offset: float = 0.5,
+    gain: float = 1.0,
+    at: str = "input",
 ) -> nn.Module:
     """`generator` behind an :class:`AffineWarp` when ``warp == "affine"``, else unchanged."""
     if warp not in WARPS:
         raise ValueError(f"warp must be one of {' | '.join(WARPS)}, got {warp!r}")
     if warp == "none":
         return generator
-    return WarpedGenerator(AffineWarp(in_channels, max_offset=max_offset), generator)
+    warp_net = AffineWarp(in_channels, max_offset=max_offset, gain=gain)
+    return WarpedGenerator(warp_net, generator, at)
