@@ -52,14 +52,14 @@ from transynth.nn import (
 )
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
-from transynth.nn.warp import WARP_PLACES, WARPS, maybe_warped
+from transynth.nn.warp import WarpOptions
 from transynth.registry import register_model
 
 GENERATORS = ("resnet", "unet")
 
 
 @dataclass(frozen=True)
-class CycleGANConfig:
+class CycleGANConfig(WarpOptions):
     ngf: int = 64
     ndf: int = 64
     n_blocks: int = 9
@@ -77,10 +77,6 @@ class CycleGANConfig:
     beta2: float = 0.999
     init: str = "normal"
     init_gain: float = 0.02
-    warp: str = "none"  # none | affine: learned per-image re-framing before G (not the paper)
-    warp_max_offset: float = 0.5  # how far each affine coefficient may move from the identity
-    warp_gain: float = 1.0  # the warp's output layer learns this many times faster than G
-    warp_at: str = "input"  # input | output: warp G's input or G's output
 
     def __post_init__(self) -> None:
         from transynth.config import _check
@@ -91,10 +87,7 @@ class CycleGANConfig:
         _check(
             self.generator in GENERATORS, "model.generator", self.generator, " | ".join(GENERATORS)
         )
-        _check(self.warp in WARPS, "model.warp", self.warp, " | ".join(WARPS))
-        _check(self.warp_max_offset > 0, "model.warp_max_offset", self.warp_max_offset, "> 0")
-        _check(self.warp_gain > 0, "model.warp_gain", self.warp_gain, "> 0")
-        _check(self.warp_at in WARP_PLACES, "model.warp_at", self.warp_at, "input | output")
+        self.check_warp()
         _check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
         _check(
             self.n_blocks >= 0 and self.ngf >= 1 and self.ndf >= 1,
@@ -136,9 +129,7 @@ class CycleGAN(TwoWayTranslator, Method):
         self._fakes: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def _generator(self, cin: int, cout: int, image_size: int) -> nn.Module:
-        generator = self._translator(cin, cout, image_size)
-        c = self.config
-        return maybe_warped(generator, cin, c.warp, c.warp_max_offset, c.warp_gain, c.warp_at)
+        return self.config.warped(self._translator(cin, cout, image_size), cin)
 
     def _translator(self, cin: int, cout: int, image_size: int) -> nn.Module:
         c = self.config

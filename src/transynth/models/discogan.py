@@ -63,7 +63,7 @@ from transynth.losses import discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator
 from transynth.nn import init_weights
 from transynth.nn.init import INITS
-from transynth.nn.warp import WARPS, maybe_warped
+from transynth.nn.warp import WarpOptions
 from transynth.registry import register_model
 
 DISCO_INITS = ("pytorch", *INITS)
@@ -173,7 +173,7 @@ def feature_matching_loss(real: list[torch.Tensor], fake: list[torch.Tensor]) ->
 
 
 @dataclass(frozen=True)
-class DiscoGANConfig:
+class DiscoGANConfig(WarpOptions):
     ngf: int = 64
     ndf: int = 64
     n_levels: int = 0  # stride-2 levels of G and D; 0 = leave a 4x4 map (4 at 64 px, 3 at 32)
@@ -190,14 +190,11 @@ class DiscoGANConfig:
     weight_decay: float = 1e-5
     init: str = "pytorch"  # pytorch = the framework's default init (the reference code)
     init_gain: float = 0.02
-    warp: str = "none"  # none | affine: learned per-image re-framing before G (not the paper)
-    warp_max_offset: float = 0.5  # how far each affine coefficient may move from the identity
 
     def __post_init__(self) -> None:
         from transynth.config import _check
 
-        _check(self.warp in WARPS, "model.warp", self.warp, " | ".join(WARPS))
-        _check(self.warp_max_offset > 0, "model.warp_max_offset", self.warp_max_offset, "> 0")
+        self.check_warp()
         _check(self.init in DISCO_INITS, "model.init", self.init, " | ".join(DISCO_INITS))
         _check(
             self.ngf >= 1 and self.ndf >= 1, "model.ngf/ndf", (self.ngf, self.ndf), "integers >= 1"
@@ -247,12 +244,8 @@ class DiscoGAN(TwoWayTranslator, Method):
             )
         self.n_levels = n
         ch_a, ch_b = domains[0].channels, domains[1].channels
-        self.G_AB = maybe_warped(
-            DiscoGenerator(ch_a, ch_b, c.ngf, n, c.dropout), ch_a, c.warp, c.warp_max_offset
-        )
-        self.G_BA = maybe_warped(
-            DiscoGenerator(ch_b, ch_a, c.ngf, n, c.dropout), ch_b, c.warp, c.warp_max_offset
-        )
+        self.G_AB = c.warped(DiscoGenerator(ch_a, ch_b, c.ngf, n, c.dropout), ch_a)
+        self.G_BA = c.warped(DiscoGenerator(ch_b, ch_a, c.ngf, n, c.dropout), ch_b)
         self.D_A = DiscoDiscriminator(ch_a, c.ndf, n)
         self.D_B = DiscoDiscriminator(ch_b, c.ndf, n)
         if c.init != "pytorch":

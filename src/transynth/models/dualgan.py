@@ -71,7 +71,7 @@ from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator
 from transynth.nn import PatchDiscriminator, UnetGenerator, init_weights
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
-from transynth.nn.warp import WARPS, maybe_warped
+from transynth.nn.warp import WarpOptions
 from transynth.registry import register_model
 
 DUALGAN_MODES = ("wgan", "wgan-gp")
@@ -79,7 +79,7 @@ OPTIMIZERS = ("auto", "rmsprop", "adam")
 
 
 @dataclass(frozen=True)
-class DualGANConfig:
+class DualGANConfig(WarpOptions):
     ngf: int = 64
     ndf: int = 64
     num_downs: int = 8  # U-Net depth; 2**num_downs = image side gives a 1x1 bottleneck
@@ -98,14 +98,11 @@ class DualGANConfig:
     beta2: float = 0.9
     init: str = "normal"
     init_gain: float = 0.02
-    warp: str = "none"  # none | affine: learned per-image re-framing before G (not the paper)
-    warp_max_offset: float = 0.5  # how far each affine coefficient may move from the identity
 
     def __post_init__(self) -> None:
         from transynth.config import _check
 
-        _check(self.warp in WARPS, "model.warp", self.warp, " | ".join(WARPS))
-        _check(self.warp_max_offset > 0, "model.warp_max_offset", self.warp_max_offset, "> 0")
+        self.check_warp()
         _check(
             self.gan_mode in DUALGAN_MODES,
             "model.gan_mode",
@@ -173,18 +170,8 @@ class DualGAN(TwoWayTranslator, Method):
             )
         ch_a, ch_b = domains[0].channels, domains[1].channels
         _, _, d_norm = c.resolved()
-        self.G_AB = maybe_warped(
-            UnetGenerator(ch_a, ch_b, c.num_downs, c.ngf, c.norm, c.dropout),
-            ch_a,
-            c.warp,
-            c.warp_max_offset,
-        )
-        self.G_BA = maybe_warped(
-            UnetGenerator(ch_b, ch_a, c.num_downs, c.ngf, c.norm, c.dropout),
-            ch_b,
-            c.warp,
-            c.warp_max_offset,
-        )
+        self.G_AB = c.warped(UnetGenerator(ch_a, ch_b, c.num_downs, c.ngf, c.norm, c.dropout), ch_a)
+        self.G_BA = c.warped(UnetGenerator(ch_b, ch_a, c.num_downs, c.ngf, c.norm, c.dropout), ch_b)
         self.D_A = PatchDiscriminator(ch_a, c.ndf, c.d_layers, d_norm)
         self.D_B = PatchDiscriminator(ch_b, c.ndf, c.d_layers, d_norm)
         for net in self.networks().values():

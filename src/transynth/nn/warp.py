@@ -7,13 +7,16 @@ UCI digits are": re-framing by hand takes MNIST -> UCI from 49% to 80% and UCI -
 rebuilt from distant inputs. A per-image affine resampling does that in one differentiable step
 and leaves the convolutional generator the local work (blur, stroke, style).
 
-Not part of any translation paper: an option (``model.warp=affine``) that CycleGAN offers, off by
+Not part of any translation paper: an option (``model.warp=affine``) of the unpaired translators
+(CycleGAN, DualGAN, DiscoGAN), whose configs take its keys from :class:`WarpOptions`; off by
 default. The warp starts as the identity (its output layer is zero) and each of the six affine
 coefficients may move at most ``max_offset`` from the identity's (tanh-bounded), so no image can
 collapse to a point or flip at the start of training.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -117,3 +120,27 @@ def maybe_warped(
         return generator
     warp_net = AffineWarp(in_channels, max_offset=max_offset, gain=gain)
     return WarpedGenerator(warp_net, generator, at)
+
+
+@dataclass(frozen=True)
+class WarpOptions:
+    """The ``model.warp*`` keys, shared by the configs of the translators that offer the warp."""
+
+    warp: str = "none"  # none | affine: learned per-image re-framing before G (not the papers)
+    warp_max_offset: float = 0.5  # how far each affine coefficient may move from the identity
+    warp_gain: float = 1.0  # the warp's output layer learns this many times faster than G
+    warp_at: str = "input"  # input | output: warp G's input or G's output
+
+    def check_warp(self) -> None:
+        from transynth.config import _check
+
+        _check(self.warp in WARPS, "model.warp", self.warp, " | ".join(WARPS))
+        _check(self.warp_max_offset > 0, "model.warp_max_offset", self.warp_max_offset, "> 0")
+        _check(self.warp_gain > 0, "model.warp_gain", self.warp_gain, "> 0")
+        _check(self.warp_at in WARP_PLACES, "model.warp_at", self.warp_at, "input | output")
+
+    def warped(self, generator: nn.Module, in_channels: int) -> nn.Module:
+        """`generator` behind the configured warp (unchanged with ``warp: none``)."""
+        return maybe_warped(
+            generator, in_channels, self.warp, self.warp_max_offset, self.warp_gain, self.warp_at
+        )
