@@ -142,6 +142,32 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import transynth
+
+    model = transynth.load(args.run, checkpoint=args.checkpoint)
+    condition: dict = {}
+    if args.label is not None:
+        condition["label"] = args.label
+    if args.set:
+        condition["attributes"] = _parse_settings(args.set, "--set")
+    if args.sampler and (condition or args.to):
+        raise ValueError(
+            "--sampler exports the generator from noise: it takes no --to, --label or --set"
+        )
+    direction = model.resolve_direction(args.to) if args.to else args.direction
+    contract = model.export(
+        args.out, direction=direction, sampler=args.sampler, fmt=args.format, **condition
+    )
+    inputs = ", ".join(f"{i['name']} {i['shape']}" for i in contract["inputs"])
+    print(
+        f"wrote {args.out} ({contract['format']}: {contract['computes']}; inputs {inputs}; "
+        f"max difference to the method {contract['verified']['max_abs_difference']:.2g}) "
+        f"and {Path(args.out).with_suffix('.json')}"
+    )
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
@@ -283,6 +309,22 @@ def build_parser() -> argparse.ArgumentParser:
         "adds inception_fid / inception_kid",
     )
 
+    p = sub.add_parser(
+        "export", help="write a trained generator as a stand-alone .pt2 or .onnx graph, checked"
+    )
+    _add_run_arguments(p)
+    p.add_argument("--out", required=True, help="FILE.pt2 (torch.export) or FILE.onnx")
+    p.add_argument("--format", choices=("pt2", "onnx"), help="default: from the file suffix")
+    p.add_argument(
+        "--sampler", action="store_true", help="export the generator from noise (not a translation)"
+    )
+    p.add_argument("--direction", default="AtoB", help="AtoB, or BtoA for bidirectional methods")
+    p.add_argument("--to", help="target domain by name (multi-domain methods)")
+    p.add_argument("--label", type=int, help="translate with this class/attribute (E-CDRD)")
+    p.add_argument(
+        "--set", action="append", metavar="ATTR=VALUE", help="target attribute (StarGAN); repeat"
+    )
+
     p = sub.add_parser("benchmark", help="train and evaluate methods for a fixed budget; one table")
     p.add_argument("names", nargs="*", help="suites (quick, full, extra) or entries; default quick")
     p.add_argument("--out", default="bench_runs", help="folder for the runs")
@@ -312,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         "recompose": _run_recompose,
         "benchmark": cmd_benchmark,
         "evaluate": cmd_evaluate,
+        "export": cmd_export,
         "models": cmd_models,
         "datasets": cmd_datasets,
     }

@@ -55,6 +55,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from transynth.capabilities import Capabilities
+from transynth.export import IMAGE_OUTPUT, ExportSpec, LatentGraph, noise_prior
 from transynth.losses import discriminator_loss, generator_loss
 from transynth.models.base import (
     Method,
@@ -291,6 +292,25 @@ class ACGAN(Method):
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         noise = self._noise(n, gen)  # noise first: the same seed, the same noise for any label
         return self._generate(noise, self._labels(n, labels, gen))
+
+    def sampler_export_spec(self) -> ExportSpec:
+        """G as a graph of (noise, label): label (N,) int64 class indices."""
+        gen = torch.Generator().manual_seed(0)
+        noise = self._noise(4, gen)
+        labels = torch.arange(4) % self.num_classes
+        return ExportSpec(
+            module=LatentGraph(self, lambda z, y: self.G(self._latent(z, y))),
+            inputs={"noise": noise.to(self.device), "label": labels.to(self.device)},
+            outputs=("image",),
+            contract={
+                "computes": "images of the requested classes from noise",
+                "inputs": {
+                    "noise": {"prior": noise_prior(self.config.noise)},
+                    "label": {"values": list(self._class_names())},
+                },
+                "outputs": {"image": IMAGE_OUTPUT},
+            },
+        )
 
     # ---- figures and evaluation --------------------------------------------------------------
     def class_grid(self, rows: int) -> tuple[torch.Tensor, int]:

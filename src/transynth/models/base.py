@@ -25,6 +25,13 @@ from torch import nn
 
 from transynth.capabilities import Capabilities
 from transynth.data.types import DomainInfo
+from transynth.export import (
+    IMAGE_OUTPUT,
+    ExportError,
+    ExportSpec,
+    TranslationGraph,
+    export_spec,
+)
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -232,6 +239,65 @@ class Method(nn.Module):
             for im in pil_list
         ]
         return outs if isinstance(images, (list, tuple)) else outs[0]
+
+    # ---- export ----------------------------------------------------------------------------
+    #: Why this method's translation cannot be exported as a graph (None: it can).
+    translation_export_blocker: ClassVar[str | None] = None
+
+    def translation_export_spec(self, direction: str = "AtoB", **condition: Any) -> ExportSpec:
+        """The translation `direction` (with `condition` fixed) as a graph of one image input."""
+        self.check_direction(direction)
+        if self.translation_export_blocker:
+            raise ExportError(f"{self.name}: {self.translation_export_blocker}")
+        channels = self.source_channels(direction)
+        gen = torch.Generator().manual_seed(0)
+        image = torch.rand(2, channels, self.image_size, self.image_size, generator=gen) * 2 - 1
+        graph = TranslationGraph(self, direction, condition)
+        names = [d.name for d in self.domains]
+        source = names[0 if direction == "AtoB" else 1] if direction in DIRECTIONS else None
+        target = names[1 if direction == "AtoB" else 0] if direction in DIRECTIONS else direction
+        return ExportSpec(
+            module=graph,
+            inputs={"image": image.to(self.device)},
+            outputs=("translated",),
+            image_inputs=("image",),
+            contract={
+                "computes": f"translation {source or 'any domain'} -> {target}",
+                "direction": direction,
+                "condition": {k: v for k, v in condition.items() if v is not None},
+                "inputs": {"image": {**IMAGE_OUTPUT, "channels": channels}},
+                "outputs": {"translated": IMAGE_OUTPUT},
+            },
+        )
+
+    def sampler_export_spec(self) -> ExportSpec:
+        """The generator from noise as a graph of its latent inputs (generators only)."""
+        raise ExportError(f"{self.name} translates images; it has no sampler to export")
+
+    def export(
+        self,
+        path: str | Path,
+        *,
+        direction: str = "AtoB",
+        sampler: bool = False,
+        fmt: str | None = None,
+        **condition: Any,
+    ) -> dict[str, Any]:
+        """Write the translation `direction` (or, with `sampler`, the generator from noise) as a
+        stand-alone ``.pt2`` or ``.onnx`` graph, checked against this method, with its contract
+        in ``path.with_suffix(".json")``; returns that contract. See :mod:`transynth.export`.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            spec = (
+                self.sampler_export_spec()
+                if sampler
+                else self.translation_export_spec(direction, **condition)
+            )
+            return export_spec(self, Path(path), spec, fmt)
+        finally:
+            self.train(was_training)
 
     def _translate_any_size(
         self, x: torch.Tensor, direction: str, condition: dict[str, Any] | None = None

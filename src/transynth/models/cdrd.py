@@ -99,6 +99,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from transynth.capabilities import Capabilities
+from transynth.export import IMAGE_OUTPUT, ExportSpec, LatentGraph
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
 from transynth.nn import init_weights
@@ -305,6 +306,10 @@ class CDRD(Method):
     network_names: tuple[str, ...] = ("G_C", "G_S", "G_T", "D_S", "D_T", "D_C", "C_src")
     monitored_losses: tuple[str, ...] = ("d/cls_real_S", "src/cls_S")
     conditions = ("label",)
+    translation_export_blocker = (
+        "it translates by optimising each image's latent code (G inversion), which is not a "
+        "graph; export its sampler (--sampler) or train ecdrd, which translates with an encoder"
+    )
 
     def __init__(self, config: CDRDConfig, domains, image_size: int) -> None:
         super().__init__(config, domains, image_size)
@@ -528,6 +533,25 @@ class CDRD(Method):
         a, b = self._sample_names()
         return {a: xs.float().cpu(), b: xt.float().cpu()}
 
+    def sampler_export_spec(self) -> ExportSpec:
+        """The joint generator as a graph of (z, label) -> (X~_S, X~_T)."""
+        z = torch.randn(4, self.config.z_dim, generator=torch.Generator().manual_seed(0))
+        labels = torch.arange(4) % self.num_classes
+        names = self._sample_names()
+        return ExportSpec(
+            module=LatentGraph(self, self.generate),
+            inputs={"z": z.to(self.device), "label": labels.to(self.device)},
+            outputs=names,
+            contract={
+                "computes": "a pair of images, one per domain, sharing z and the attribute",
+                "inputs": {
+                    "z": {"prior": "normal(0, 1)"},
+                    "label": {"values": f"0..{self.num_classes - 1}"},
+                },
+                "outputs": dict.fromkeys(names, IMAGE_OUTPUT),
+            },
+        )
+
     def _latent(self, x: torch.Tensor, labels: torch.Tensor, domain: int) -> torch.Tensor:
         """z for a given image: here by inverting G (CoGAN-style); E-CDRD encodes instead."""
         z = torch.zeros(len(x), self.config.z_dim, device=x.device, requires_grad=True)
@@ -720,6 +744,7 @@ class ECDRD(CDRD):
     Config = ECDRDConfig
     network_names = ("G_C", "G_S", "G_T", "D_S", "D_T", "D_C", "C_src", "E_S", "E_T", "E_C")
     monitored_losses = ("d/cls_real_S", "src/cls_S", "g/rec_pix_S", "g/rec_pix_T")
+    translation_export_blocker = None  # the encoders make translation a graph
 
     def _build_extra(self, d_layers: Any) -> None:
         c = self.config

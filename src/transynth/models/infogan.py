@@ -74,6 +74,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from transynth.capabilities import Capabilities
+from transynth.export import IMAGE_OUTPUT, ExportSpec, LatentGraph, noise_prior
 from transynth.losses import discriminator_loss, generator_loss
 from transynth.models.base import (
     Method,
@@ -450,6 +451,35 @@ class InfoGAN(Method):
         noise, cat, cont = self._draw(n, gen)
         self._set_codes(cat, cont, fixed)
         return self._generate(noise, cat, cont)
+
+    def sampler_export_spec(self) -> ExportSpec:
+        """G as a graph of (noise, codes_cat, codes_cont); a group without codes is left out."""
+        noise, cat, cont = self._draw(4, torch.Generator().manual_seed(0))
+        inputs = {"noise": noise}
+        described = {"noise": {"prior": noise_prior(self.config.noise)}}
+        if self.cat_codes:
+            inputs["codes_cat"] = cat
+            described["codes_cat"] = {"columns": [k.describe() for k in self.cat_codes]}
+        if self.cont_codes:
+            inputs["codes_cont"] = cont
+            described["codes_cont"] = {"columns": [k.describe() for k in self.cont_codes]}
+
+        def generate(noise: torch.Tensor, *codes: torch.Tensor) -> torch.Tensor:
+            given = dict(zip(list(inputs)[1:], codes, strict=True))
+            empty = noise[:, :0]  # a missing group: zero columns, built inside the graph
+            cat = given.get("codes_cat", empty.long())
+            return self.G(self._latent(noise, cat, given.get("codes_cont", empty)))
+
+        return ExportSpec(
+            module=LatentGraph(self, generate),
+            inputs={k: v.to(self.device) for k, v in inputs.items()},
+            outputs=("image",),
+            contract={
+                "computes": "images from noise and latent codes",
+                "inputs": described,
+                "outputs": {"image": IMAGE_OUTPUT},
+            },
+        )
 
     # ---- figures and evaluation --------------------------------------------------------------
     def _value_grid(self, rows: int, name: str, values: torch.Tensor) -> torch.Tensor:
