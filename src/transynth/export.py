@@ -145,7 +145,7 @@ def _max_difference(got: tuple[Any, ...], want: tuple[torch.Tensor, ...]) -> flo
     return worst
 
 
-def _probe_inputs(spec: ExportSpec, batch: int, side: int | None) -> dict[str, torch.Tensor]:
+def probe_inputs(spec: ExportSpec, batch: int, side: int | None) -> dict[str, torch.Tensor]:
     """The example inputs at another batch size (and image side), drawn like the examples."""
     gen = torch.Generator().manual_seed(batch * 1000 + (side or 0))
     probes = {}
@@ -163,7 +163,10 @@ def _probe_inputs(spec: ExportSpec, batch: int, side: int | None) -> dict[str, t
 
 
 @torch.no_grad()
-def _reference(spec: ExportSpec, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+def reference_outputs(
+    spec: ExportSpec, inputs: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, ...]:
+    """The method's outputs for `inputs`: what the written graph must reproduce."""
     return tuple(o.detach().float() for o in _outputs(spec.module(*inputs.values())))
 
 
@@ -231,9 +234,9 @@ def _write(program: torch.export.ExportedProgram, spec: ExportSpec, tmp: Path, f
 def _checks(spec: ExportSpec, image_size: int, spatial: bool) -> list[dict[str, torch.Tensor]]:
     """The inputs every written file must reproduce: the examples, batch 1, batch 3 and (with
     free sides) batch 2 at a second, larger image side."""
-    checks = [spec.inputs, _probe_inputs(spec, 1, None), _probe_inputs(spec, 3, None)]
+    checks = [spec.inputs, probe_inputs(spec, 1, None), probe_inputs(spec, 3, None)]
     if spatial:
-        checks.append(_probe_inputs(spec, 2, 2 * image_size))
+        checks.append(probe_inputs(spec, 2, 2 * image_size))
     return checks
 
 
@@ -242,11 +245,11 @@ def _takes_other_sides(
 ) -> bool:
     """Whether the traced graph reproduces the method at twice the trained side: tracing may
     have fixed the sides (a guard fails) or the method may not take other sides at all."""
-    probe = _probe_inputs(spec, 2, 2 * image_size)
+    probe = probe_inputs(spec, 2, 2 * image_size)
     try:
         with torch.no_grad():
             got = _outputs(program.module()(*probe.values()))
-        return _max_difference(got, _reference(spec, probe)) <= tolerance
+        return _max_difference(got, reference_outputs(spec, probe)) <= tolerance
     except Exception:  # noqa: BLE001 - any failure at the other size means: keep it fixed
         return False
 
@@ -254,7 +257,7 @@ def _takes_other_sides(
 def _verify(run: Any, checks: list[dict[str, torch.Tensor]], spec: ExportSpec) -> float:
     worst = 0.0
     for inputs in checks:
-        worst = max(worst, _max_difference(run(inputs), _reference(spec, inputs)))
+        worst = max(worst, _max_difference(run(inputs), reference_outputs(spec, inputs)))
     return worst
 
 
