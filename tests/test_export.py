@@ -97,6 +97,23 @@ def test_infogan_sampler_takes_its_codes_by_group(tmp_path):
     torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
 
 
+def test_stargan_exports_one_graph_for_every_target(tmp_path):
+    model = build("stargan", task_for("stargan")).eval()
+    contract = model.export(tmp_path / "s.pt2", conditional=True)
+    assert [i["name"] for i in contract["inputs"]] == ["image", "target"]
+    assert contract["inputs"][1]["columns"] == list(model.labels.sets[0].names)
+    graph = _loaded(tmp_path / "s.pt2")
+    x = torch.rand(2, model.domains[0].channels, 16, 16) * 2 - 1
+    for name in model.labels.sets[0].names:  # each row of targets = that domain's translation
+        block = torch.tensor([[float(n == name) for n in model.labels.sets[0].names]] * 2)
+        with torch.no_grad():
+            got = graph(x, block)
+            want = model.translate_tensor(x, name)
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+    with pytest.raises(ExportError, match="no target input"):
+        build("cyclegan", task_for("cyclegan")).export(tmp_path / "c.pt2", conditional=True)
+
+
 def test_onnx_graphs_run_in_onnxruntime(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     model = build("cyclegan", task_for("cyclegan")).eval()
@@ -171,4 +188,4 @@ def test_cli_export(tmp_path, capsys):
     assert main(["export", str(run), "--out", str(tmp_path / "g.bin")]) == 2
     assert "FILE.pt2 or FILE.onnx" in capsys.readouterr().err
     assert main(["export", str(run), "--out", str(out), "--sampler", "--label", "1"]) == 2
-    assert "takes no --to, --label or --set" in capsys.readouterr().err
+    assert "take no --to, --label or --set" in capsys.readouterr().err

@@ -151,13 +151,19 @@ def cmd_export(args: argparse.Namespace) -> int:
         condition["label"] = args.label
     if args.set:
         condition["attributes"] = _parse_settings(args.set, "--set")
-    if args.sampler and (condition or args.to):
+    if (args.sampler or args.conditional) and (condition or args.to):
         raise ValueError(
-            "--sampler exports the generator from noise: it takes no --to, --label or --set"
+            "--sampler and --conditional export a whole generator: they take no --to, --label "
+            "or --set"
         )
     direction = model.resolve_direction(args.to) if args.to else args.direction
     contract = model.export(
-        args.out, direction=direction, sampler=args.sampler, fmt=args.format, **condition
+        args.out,
+        direction=direction,
+        sampler=args.sampler,
+        conditional=args.conditional,
+        fmt=args.format,
+        **condition,
     )
     inputs = ", ".join(f"{i['name']} {i['shape']}" for i in contract["inputs"])
     print(
@@ -317,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("pt2", "onnx"), help="default: from the file suffix")
     p.add_argument(
         "--sampler", action="store_true", help="export the generator from noise (not a translation)"
+    )
+    p.add_argument(
+        "--conditional",
+        action="store_true",
+        help="multi-domain methods (StarGAN): the target labels become an input, one graph for all",
     )
     p.add_argument("--direction", default="AtoB", help="AtoB, or BtoA for bidirectional methods")
     p.add_argument("--to", help="target domain by name (multi-domain methods)")

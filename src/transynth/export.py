@@ -67,21 +67,22 @@ class TranslationGraph(nn.Module):
         self.condition = dict(condition)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        (image,) = inputs  # varargs like LatentGraph, so both take the same dynamic shapes
+        (image,) = inputs  # varargs like FunctionGraph, so both take the same dynamic shapes
         return self.method.translate_tensor(image, self.direction, **self.condition).float()
 
 
-class LatentGraph(nn.Module):
-    """``generate(*latents)`` of a generator from noise; `method` is held so that its weights
-    are the graph's parameters."""
+class FunctionGraph(nn.Module):
+    """``generate(*inputs)`` for a function of the method's networks (a generator from noise,
+    a conditional generator); `method` is held so that its weights are the graph's
+    parameters."""
 
     def __init__(self, method: nn.Module, generate: Callable[..., Any]) -> None:
         super().__init__()
         self.method = method
         self.generate = generate
 
-    def forward(self, *latents: torch.Tensor) -> Any:
-        out = self.generate(*latents)
+    def forward(self, *inputs: torch.Tensor) -> Any:
+        out = self.generate(*inputs)
         return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
 
 

@@ -55,7 +55,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from transynth.capabilities import Capabilities
-from transynth.export import IMAGE_OUTPUT, ExportSpec, LatentGraph, noise_prior
+from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph, noise_prior
 from transynth.losses import discriminator_loss, generator_loss
 from transynth.models.base import (
     Method,
@@ -299,7 +299,7 @@ class ACGAN(Method):
         noise = self._noise(4, gen)
         labels = torch.arange(4) % self.num_classes
         return ExportSpec(
-            module=LatentGraph(self, lambda z, y: self.G(self._latent(z, y))),
+            module=FunctionGraph(self, lambda z, y: self.G(self._latent(z, y))),
             inputs={"noise": noise.to(self.device), "label": labels.to(self.device)},
             outputs=("image",),
             contract={

@@ -274,27 +274,38 @@ class Method(nn.Module):
         """The generator from noise as a graph of its latent inputs (generators only)."""
         raise ExportError(f"{self.name} translates images; it has no sampler to export")
 
+    def conditional_export_spec(self) -> ExportSpec:
+        """The translator with its target as an input (multi-domain methods only)."""
+        raise ExportError(
+            f"{self.name} has no target input to export; export one direction instead"
+        )
+
     def export(
         self,
         path: str | Path,
         *,
         direction: str = "AtoB",
         sampler: bool = False,
+        conditional: bool = False,
         fmt: str | None = None,
         **condition: Any,
     ) -> dict[str, Any]:
-        """Write the translation `direction` (or, with `sampler`, the generator from noise) as a
+        """Write the translation `direction` (with `sampler`, the generator from noise; with
+        `conditional`, a multi-domain translator taking its target as an input) as a
         stand-alone ``.pt2`` or ``.onnx`` graph, checked against this method, with its contract
         in ``path.with_suffix(".json")``; returns that contract. See :mod:`transynth.export`.
         """
         was_training = self.training
         self.eval()
         try:
-            spec = (
-                self.sampler_export_spec()
-                if sampler
-                else self.translation_export_spec(direction, **condition)
-            )
+            if sampler and conditional:
+                raise ExportError("choose sampler or conditional, not both")
+            if sampler:
+                spec = self.sampler_export_spec()
+            elif conditional:
+                spec = self.conditional_export_spec()
+            else:
+                spec = self.translation_export_spec(direction, **condition)
             return export_spec(self, Path(path), spec, fmt)
         finally:
             self.train(was_training)

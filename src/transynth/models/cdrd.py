@@ -99,7 +99,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from transynth.capabilities import Capabilities
-from transynth.export import IMAGE_OUTPUT, ExportSpec, LatentGraph
+from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
 from transynth.nn import init_weights
@@ -539,7 +539,7 @@ class CDRD(Method):
         labels = torch.arange(4) % self.num_classes
         names = self._sample_names()
         return ExportSpec(
-            module=LatentGraph(self, self.generate),
+            module=FunctionGraph(self, self.generate),
             inputs={"z": z.to(self.device), "label": labels.to(self.device)},
             outputs=names,
             contract={

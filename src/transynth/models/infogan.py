@@ -74,7 +74,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from transynth.capabilities import Capabilities
-from transynth.export import IMAGE_OUTPUT, ExportSpec, LatentGraph, noise_prior
+from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph, noise_prior
 from transynth.losses import discriminator_loss, generator_loss
 from transynth.models.base import (
     Method,
@@ -471,7 +471,7 @@ class InfoGAN(Method):
             return self.G(self._latent(noise, cat, given.get("codes_cont", empty)))
 
         return ExportSpec(
-            module=LatentGraph(self, generate),
+            module=FunctionGraph(self, generate),
             inputs={k: v.to(self.device) for k, v in inputs.items()},
             outputs=("image",),
             contract={

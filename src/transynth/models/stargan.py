@@ -68,6 +68,7 @@ from torch import nn
 
 from transynth.capabilities import Capabilities
 from transynth.data.types import DomainInfo
+from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph
 from transynth.losses import gradient_penalty
 from transynth.models.base import Method, OptimizerSpec, columns_grid
 from transynth.registry import register_model
@@ -628,6 +629,40 @@ class StarGAN(Method):
             n, m = c_org.shape
             return [F.one_hot(torch.full((n,), j), m).float().to(c_org) for j in range(m)]
         return [block for _, block in attribute_edits(s.names, c_org)]
+
+    def conditional_export_spec(self) -> ExportSpec:
+        """G as a graph of (image, target): one graph for every target domain or attribute set.
+
+        `target` is c~ itself, (N, labels.dim) float: a dataset's block (one-hot domain or 0/1
+        attributes) in place, zeros elsewhere, and with several datasets the mask one-hot."""
+        gen = torch.Generator().manual_seed(0)
+        channels = self.domains[0].channels
+        image = torch.rand(2, channels, self.image_size, self.image_size, generator=gen) * 2 - 1
+        blocks = []
+        for i in range(2):
+            names = self.labels.sets[0].names
+            if self.labels.sets[0].kind == "domains":
+                block = F.one_hot(torch.tensor([i % len(names)]), len(names)).float()
+            else:
+                block = torch.randint(0, 2, (1, len(names)), generator=gen).float()
+            blocks.append(self.labels.vector(0, block))
+        columns = [name for s in self.labels.sets for name in s.names]
+        if self.labels.mask:
+            columns += [f"mask:{s.name}" for s in self.labels.sets]
+        return ExportSpec(
+            module=FunctionGraph(self, self.G),
+            inputs={"image": image.to(self.device), "target": torch.cat(blocks).to(self.device)},
+            outputs=("translated",),
+            image_inputs=("image",),
+            contract={
+                "computes": "translation of each image to its row of target labels",
+                "inputs": {
+                    "image": {**IMAGE_OUTPUT, "channels": channels},
+                    "target": {"columns": columns, "values": "0 or 1 (one-hot per domain set)"},
+                },
+                "outputs": {"translated": IMAGE_OUTPUT},
+            },
+        )
 
     # ---- evaluation and figures ----------------------------------------------------------
     def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
