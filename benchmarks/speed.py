@@ -4,7 +4,8 @@ Usage:
     python benchmarks/speed.py [METHOD ...] [--steps 10] [--preset cpu]
 
 For each method, times `--steps` training steps (after 3 warm-up steps) of its preset with
-plain fp32, bf16 autocast, and channels_last (batch > 1 only), and prints the ratio to fp32.
+plain fp32, bf16 autocast, channels_last (batch > 1 only) and torch.compile (whose compilation
+falls in the warm-up steps and is not timed), and prints the ratio to fp32.
 Ratios, not absolute times, are what transfer between runs on a shared machine.
 """
 
@@ -25,6 +26,7 @@ VARIANTS = {
     "bf16": {"amp": "bf16"},
     "channels_last": {"channels_last": True},
     "bf16+channels_last": {"amp": "bf16", "channels_last": True},
+    "compile": {"compile": True},
 }
 
 

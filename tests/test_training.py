@@ -192,6 +192,39 @@ def test_bf16_autocast_tracks_fp32(method):
         assert torch.allclose(a[k], b[k], rtol=0.05, atol=0.02), (k, a[k], b[k])
 
 
+def _phase_result(trainer, phase: str) -> tuple[dict, dict]:
+    """Losses and gradients of one phase on the trainer's first batch, from a fixed seed."""
+    batch = trainer._to_device(next(iter(trainer._loader())))
+    torch.manual_seed(3)
+    trainer._set_trainable(phase)
+    losses = trainer.model.step(phase, batch)
+    sum(losses.values()).backward()
+    grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+    return {k: v.detach() for k, v in losses.items()}, grads
+
+
+# Compiling takes about a minute per method on 2 CPU cores: one method in the default suite.
+@pytest.mark.parametrize("method", ["infogan", pytest.param("cyclegan", marks=pytest.mark.slow)])
+def test_compile_matches_eager_fp32(method, tmp_path):
+    """train.compile computes the losses and gradients of eager fp32 (both phases), and what it
+    trains and saves loads into an eager model under the same names."""
+    task = task_for(method)
+    eager = run(method, tmp_path / "a", task=task, steps=2)
+    compiled = run(method, tmp_path / "b", task=task, steps=2, compile=True)
+    assert compiled.model.state_dict().keys() == eager.model.state_dict().keys()
+    for phase in eager.model.phases(0):
+        (la, ga), (lb, gb) = _phase_result(eager, phase), _phase_result(compiled, phase)
+        assert la.keys() == lb.keys() and ga.keys() == gb.keys()
+        for k in la:
+            torch.testing.assert_close(lb[k], la[k], rtol=1e-4, atol=1e-5)
+        scale = torch.cat([g.flatten() for g in ga.values()]).norm()
+        for n in ga:
+            assert (ga[n] - gb[n]).norm() <= 1e-3 * ga[n].norm() + 1e-5 * scale, n
+    compiled.fit()
+    reloaded = transynth.load(tmp_path / "b")
+    assert reloaded.trained_steps == 2
+
+
 @pytest.mark.parametrize("batch_size", [1, 2])
 @pytest.mark.parametrize("method", transynth.list_models())
 def test_channels_last_matches_fp32_gradients(method, batch_size):

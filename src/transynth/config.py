@@ -64,6 +64,9 @@ class TrainConfig:
     amp: str = "none"
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     channels_last: bool = False
+    # torch.compile every network in place (nn.Module.compile: weights and checkpoints keep their
+    # names); pays on GPUs, hardly on small CPU presets (docs/BENCHMARKS.md, "Speed paths")
+    compile: bool = False
     progress: bool = True  # tqdm progress bar
     tensorboard: bool = True  # also log to TensorBoard when it is installed
     evaluate: bool = True  # run the method's evaluation at the end and write metrics.json

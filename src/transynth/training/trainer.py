@@ -105,6 +105,15 @@ def task_of(config: RunConfig) -> TaskData:
     )
 
 
+def _compile_networks(model: Method) -> None:
+    """torch.compile each network in place, so that parameter names, checkpoints, the weight
+    average and the trainer's requires_grad switching see the same modules as in eager mode."""
+    for net in model.networks().values():
+        if not hasattr(net, "compile"):  # nn.Module.compile is torch >= 2.2
+            raise ConfigError(f"train.compile needs torch >= 2.2 (this is {torch.__version__})")
+        net.compile()
+
+
 class Trainer:
     """Trains one method on one task into a run folder, resuming it if it holds a checkpoint."""
 
@@ -131,6 +140,8 @@ class Trainer:
         if tc.channels_last:
             _check_channels_last(self.model, self.device, tc.batch_size)
             self.model.to(memory_format=torch.channels_last)
+        if tc.compile:
+            _compile_networks(self.model)
         if self.dist.enabled:
             D.broadcast_module(self.model)
 
