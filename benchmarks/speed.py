@@ -1,7 +1,7 @@
 """Training-step speed of each speed path relative to plain fp32, measured in one process.
 
 Usage:
-    python benchmarks/speed.py [METHOD ...] [--steps 10] [--preset cpu]
+    python benchmarks/speed.py [METHOD ...] [--steps 10] [--preset cpu] [--variants compile ...]
 
 For each method, times `--steps` training steps (after 3 warm-up steps) of its preset with
 plain fp32, bf16 autocast, channels_last (batch > 1 only) and torch.compile (whose compilation
@@ -48,18 +48,22 @@ def main() -> None:
     parser.add_argument("methods", nargs="*", default=transynth.list_models())
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--preset", default="cpu")
+    parser.add_argument(
+        "--variants", nargs="+", default=list(VARIANTS)[1:], choices=list(VARIANTS)[1:]
+    )
     args = parser.parse_args()
     native = native_bf16(torch.device("cpu"))
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
         f"{torch.backends.cpu.get_cpu_capability()}, native bf16: {native}"
     )
-    others = list(VARIANTS)[1:]
+    others = args.variants
     print("| method | fp32 s/step | " + " | ".join(f"{v} speed-up" for v in others) + " |")
-    print("| --- |" + " --- |" * len(VARIANTS))
+    print("| --- |" + " --- |" * (len(others) + 1))
     for method in args.methods:
         times = {
-            v: seconds_per_step(method, args.preset, args.steps, t) for v, t in VARIANTS.items()
+            v: seconds_per_step(method, args.preset, args.steps, VARIANTS[v])
+            for v in ["fp32", *others]
         }
         ratios = " | ".join(f"{times['fp32'] / times[v]:.2f}x" for v in others)
         print(f"| {method} | {times['fp32']:.3f} | {ratios} |", flush=True)

@@ -156,10 +156,10 @@ def probe_inputs(spec: ExportSpec, batch: int, side: int | None) -> dict[str, to
             shape[2:4] = [side, side]
         if x.dtype.is_floating_point:
             lo, hi = float(x.min()), float(x.max())
-            probes[name] = lo + (hi - lo) * torch.rand(shape, generator=gen)
+            probes[name] = (lo + (hi - lo) * torch.rand(shape, generator=gen)).to(x.device)
         else:  # integer inputs (classes, categorical codes): values seen in the example
             pick = torch.randint(0, len(x), (batch,), generator=gen)
-            probes[name] = x[pick].clone()
+            probes[name] = x[pick.to(x.device)].clone()
     return probes
 
 
@@ -167,8 +167,8 @@ def probe_inputs(spec: ExportSpec, batch: int, side: int | None) -> dict[str, to
 def reference_outputs(
     spec: ExportSpec, inputs: dict[str, torch.Tensor]
 ) -> tuple[torch.Tensor, ...]:
-    """The method's outputs for `inputs`: what the written graph must reproduce."""
-    return tuple(o.detach().float() for o in _outputs(spec.module(*inputs.values())))
+    """The method's outputs for `inputs` (float32, on the CPU): what the graph must reproduce."""
+    return tuple(o.detach().float().cpu() for o in _outputs(spec.module(*inputs.values())))
 
 
 def _trace(spec: ExportSpec, spatial: bool) -> torch.export.ExportedProgram:
@@ -197,8 +197,8 @@ class _Runner:
     def __call__(self, inputs: dict[str, torch.Tensor]) -> tuple[Any, ...]:
         if self.session is None:
             with torch.no_grad():
-                return _outputs(self.program(*inputs.values()))
-        feed = {name: inputs[name].numpy() for name in self.names}
+                return tuple(o.cpu() for o in _outputs(self.program(*inputs.values())))
+        feed = {name: inputs[name].cpu().numpy() for name in self.names}
         return tuple(torch.from_numpy(o) for o in self.session.run(None, feed))
 
 
@@ -249,7 +249,7 @@ def _takes_other_sides(
     probe = probe_inputs(spec, 2, 2 * image_size)
     try:
         with torch.no_grad():
-            got = _outputs(program.module()(*probe.values()))
+            got = tuple(o.cpu() for o in _outputs(program.module()(*probe.values())))
         return _max_difference(got, reference_outputs(spec, probe)) <= tolerance
     except Exception:  # noqa: BLE001 - any failure at the other size means: keep it fixed
         return False
