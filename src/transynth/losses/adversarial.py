@@ -12,6 +12,8 @@ hinge: the hinge loss (Lim & Ye 2017; Miyato et al. 2018).
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 
@@ -52,6 +54,12 @@ def generator_loss(mode: str, fake: torch.Tensor) -> torch.Tensor:
     return -fake.mean()
 
 
+def _eager() -> contextlib.AbstractContextManager:
+    """Run networks compiled by train.compile eagerly (torch >= 2.6; no-op before)."""
+    set_stance = getattr(torch.compiler, "set_stance", None)
+    return set_stance("force_eager") if set_stance is not None else contextlib.nullcontext()
+
+
 def gradient_penalty(
     critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor, target: float = 1.0
 ) -> torch.Tensor:
@@ -59,7 +67,8 @@ def gradient_penalty(
     fake (Gulrajani et al. 2017, Eq. 3; multiply by lambda_gp = 10 outside)."""
     alpha = torch.rand(real.size(0), 1, 1, 1, device=real.device, dtype=real.dtype)
     mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    scores = critic(mixed)
+    with _eager():  # the penalty is differentiated twice, which compiled graphs cannot do
+        scores = critic(mixed)
     (grad,) = torch.autograd.grad(scores.float().sum(), mixed, create_graph=True)
     norms = grad.flatten(1).float().norm(2, dim=1)
     return ((norms - target) ** 2).mean()
