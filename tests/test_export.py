@@ -163,6 +163,10 @@ def test_exports_that_cannot_be_made_are_explained(tmp_path):
     cdrd = build("cdrd", task_for("cdrd"))
     with pytest.raises(ExportError, match="G inversion.*--sampler"):
         cdrd.export(tmp_path / "x.pt2")
+    with pytest.raises(ExportError, match="generates from noise.*--sampler"):
+        build("acgan", task_for("acgan")).export(tmp_path / "x.pt2")
+    with pytest.raises(ValueError, match="does not take label"):
+        build("cyclegan", task_for("cyclegan")).export(tmp_path / "x.pt2", label=3)
     with pytest.raises(ExportError, match="no sampler"):
         build("cyclegan", task_for("cyclegan")).export(tmp_path / "x.pt2", sampler=True)
     with pytest.raises(ExportError, match="FILE.pt2 or FILE.onnx"):

@@ -1,7 +1,8 @@
 """transynth: transfer learning for visual synthesis.
 
 Cross-domain image translation (Pix2pix, CycleGAN, ...) and representation disentanglement in
-one library: ``transynth.train``, ``transynth.load(run).translate(images)``,
+one library: ``transynth.train``, ``transynth.load(run).translate(images)`` (``.sample``,
+``.evaluate``, ``.export`` to a stand-alone ``.pt2`` / ``.onnx`` graph),
 ``transynth.models_table()``.
 """
 

@@ -216,13 +216,7 @@ class Method(nn.Module):
         from transynth.data import image_to_tensor, tensor_to_image
 
         self.check_direction(direction)
-        unknown = sorted(set(condition) - set(self.conditions))
-        if unknown:
-            accepted = ", ".join(self.conditions) or "none"
-            raise ValueError(
-                f"{self.name} does not take {', '.join(unknown)} when translating; "
-                f"accepted conditions: {accepted}"
-            )
+        self._check_conditions(condition)
         if isinstance(images, torch.Tensor):
             single = images.dim() == 3
             batch = images.unsqueeze(0) if single else images
@@ -246,7 +240,12 @@ class Method(nn.Module):
 
     def translation_export_spec(self, direction: str = "AtoB", **condition: Any) -> ExportSpec:
         """The translation `direction` (with `condition` fixed) as a graph of one image input."""
+        if not self.capabilities.translates:
+            raise ExportError(
+                f"{self.name} generates from noise: export its sampler (--sampler, sampler=True)"
+            )
         self.check_direction(direction)
+        self._check_conditions(condition)
         if self.translation_export_blocker:
             raise ExportError(f"{self.name}: {self.translation_export_blocker}")
         channels = self.source_channels(direction)
@@ -309,6 +308,15 @@ class Method(nn.Module):
             return export_spec(self, Path(path), spec, fmt)
         finally:
             self.train(was_training)
+
+    def _check_conditions(self, condition: dict[str, Any]) -> None:
+        unknown = sorted(set(condition) - set(self.conditions))
+        if unknown:
+            accepted = ", ".join(self.conditions) or "none"
+            raise ValueError(
+                f"{self.name} does not take {', '.join(unknown)} when translating; "
+                f"accepted conditions: {accepted}"
+            )
 
     def _translate_any_size(
         self, x: torch.Tensor, direction: str, condition: dict[str, Any] | None = None
