@@ -3,9 +3,10 @@
 Usage:
     python benchmarks/speed.py [METHOD ...] [--steps 10] [--preset cpu] [--variants compile ...]
 
-For each method, times `--steps` training steps (after 3 warm-up steps) of its preset with
-plain fp32, bf16 autocast, channels_last (batch > 1 only) and torch.compile (whose compilation
-falls in the warm-up steps and is not timed), and prints the ratio to fp32.
+For each method, times `--steps` training steps of its preset (after a warm-up that runs every
+phase at least once, then 3 more steps) with plain fp32, bf16 autocast, channels_last (batch > 1
+only) and torch.compile (whose compilation falls in the warm-up and is not timed), and prints
+the ratio to fp32.
 Ratios, not absolute times, are what transfer between runs on a shared machine.
 """
 
@@ -34,12 +35,25 @@ def seconds_per_step(method: str, preset: str, steps: int, train: dict) -> float
     overrides = {"train": {"progress": False, "tensorboard": False, "amp": "none", **train}}
     trainer = Trainer(resolve_config(method, preset=preset, overrides=overrides), "/tmp/unused")
     batches = iter(trainer._loader())
-    for i in range(steps + 3):
-        if i == 3:
-            start = time.perf_counter()
+    step, seen = 0, set()
+
+    def train_step() -> None:
+        nonlocal step
         batch = trainer._to_device(next(batches))
-        for phase in trainer.model.phases(i):
+        for phase in trainer.model.phases(step):
             trainer._run_phase(phase, batch)
+            seen.add(phase)
+        step += 1
+
+    # Warm-up: every phase at least once (n_critic methods run G every few steps; compiled
+    # graphs are built on first use, and rebuilt once with dynamic shapes), then 3 more steps.
+    while seen != set(trainer.specs):
+        train_step()
+    for _ in range(3):
+        train_step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        train_step()
     return (time.perf_counter() - start) / steps
 
 
