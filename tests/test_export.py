@@ -171,6 +171,8 @@ def test_exports_that_cannot_be_made_are_explained(tmp_path):
         build("cyclegan", task_for("cyclegan")).export(tmp_path / "x.pt2", sampler=True)
     with pytest.raises(ExportError, match="FILE.pt2 or FILE.onnx"):
         build("dtn", task_for("dtn")).export(tmp_path / "x.bin")
+    with pytest.raises(ExportError, match="names a pt2 file but the format asked is onnx"):
+        build("dtn", task_for("dtn")).export(tmp_path / "x.pt2", fmt="onnx")
     with pytest.raises(ValueError, match="accepted: AtoB"):
         build("dtn", task_for("dtn")).export(tmp_path / "x.pt2", direction="BtoA")
     assert list(tmp_path.iterdir()) == []

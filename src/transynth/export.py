@@ -105,6 +105,9 @@ def format_of(path: Path, fmt: str | None) -> str:
             )
     if fmt not in FORMATS.values():
         raise ExportError(f"format {fmt!r}; accepted: {', '.join(FORMATS.values())}")
+    named = FORMATS.get(path.suffix.lower())
+    if named is not None and named != fmt:
+        raise ExportError(f"{path} names a {named} file but the format asked is {fmt}")
     return fmt
 
 
