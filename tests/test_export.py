@@ -53,6 +53,7 @@ def test_free_sides_are_kept_only_where_the_graph_takes_them(tmp_path):
     cyclegan = build("cyclegan", task_for("cyclegan")).eval()
     contract = cyclegan.export(tmp_path / "c.pt2")
     assert contract["inputs"][0]["shape"] == ["batch", 1, "height", "width"]
+    assert contract["inputs"][0]["side_multiple"] == cyclegan.size_multiple("AtoB") == 4
     x = torch.rand(2, 1, 24, 40) * 2 - 1
     with torch.no_grad():
         torch.testing.assert_close(

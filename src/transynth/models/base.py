@@ -264,7 +264,13 @@ class Method(nn.Module):
                 "computes": f"translation {source or 'any domain'} -> {target}",
                 "direction": direction,
                 "condition": {k: v for k, v in condition.items() if v is not None},
-                "inputs": {"image": {**IMAGE_OUTPUT, "channels": channels}},
+                "inputs": {
+                    "image": {
+                        **IMAGE_OUTPUT,
+                        "channels": channels,
+                        "side_multiple": self.size_multiple(direction),
+                    }
+                },
                 "outputs": {"translated": IMAGE_OUTPUT},
             },
         )

@@ -657,7 +657,11 @@ class StarGAN(Method):
             contract={
                 "computes": "translation of each image to its row of target labels",
                 "inputs": {
-                    "image": {**IMAGE_OUTPUT, "channels": channels},
+                    "image": {
+                        **IMAGE_OUTPUT,
+                        "channels": channels,
+                        "side_multiple": self.size_multiple(self.domains[0].name),
+                    },
                     "target": {"columns": columns, "values": "0 or 1 (one-hot per domain set)"},
                 },
                 "outputs": {"translated": IMAGE_OUTPUT},
