@@ -91,6 +91,28 @@ def test_dualgan_wgan_gp_option(tmp_path):
     assert model.D_A.model[0].weight.max() == 0.5
 
 
+@pytest.mark.parametrize("joint", [False, True])
+def test_dualgan_joint_batch_scores_real_and_fake_with_one_set_of_statistics(joint, tmp_path):
+    trainer = trainer_for("dualgan", tmp_path, model={"joint_batch": joint})
+    model, batch = trainer.model, first_batch(trainer)
+    model.train()
+    real, fake = batch["A"], torch.rand_like(batch["A"]) * 2 - 1
+    with torch.no_grad():
+        got_real, got_fake = model._score(model.D_A, real, fake)
+        together = model.D_A(torch.cat([real, fake]))
+        apart = model.D_A(real), model.D_A(fake)
+        g_phase = model._score_fake(model.D_A, real, fake)
+    n = len(real)
+    expected = (together[:n], together[n:]) if joint else apart
+    torch.testing.assert_close(got_real, expected[0])
+    torch.testing.assert_close(got_fake, expected[1])
+    torch.testing.assert_close(g_phase, expected[1])  # G is judged as the critic was trained
+    # batch norm makes the two protocols differ: the option is not a no-op
+    assert not torch.allclose(together[n:], apart[1])
+    losses = trainer._run_phase("d", batch) | trainer._run_phase("g", batch)
+    assert all(torch.isfinite(torch.as_tensor(v)) for v in losses.values())
+
+
 def test_dualgan_gp_refuses_batch_norm_critics():
     with pytest.raises(ConfigError, match="d_norm"):
         resolve_config("dualgan", overrides=["model.gan_mode=wgan-gp", "model.d_norm=batch"])

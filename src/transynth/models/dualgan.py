@@ -53,6 +53,12 @@ TensorFlow code uses decay 0.9 (``OptimizerSpec`` has no alpha setting). Outputs
 [-1, 1] and domains may differ in channel count (gray MNIST <-> RGB MNIST-M): each generator and
 critic is built for its own domains' channels.
 
+Option outside the paper: ``joint_batch`` (off: the 2017 code scores real and generated images
+in two critic calls, each with its own batch-norm statistics) scores them as one batch in both
+phases, so that batch norm cannot normalise a whole-batch difference such as the amount of ink
+away (the failure that broke this toolkit's DTN until D judged one batch). On ``mnist2uci`` it
+changed nothing (docs/BENCHMARKS.md).
+
 Option outside the paper: ``warp: affine`` puts a learned per-image affine re-framing (a spatial
 transformer, `transynth.nn.warp`) in front of each generator; the objective is unchanged. Off by
 default and in every preset.
@@ -98,6 +104,7 @@ class DualGANConfig(WarpOptions):
     beta2: float = 0.9
     init: str = "normal"
     init_gain: float = 0.02
+    joint_batch: bool = False  # each critic scores [real, generated] as ONE batch (see docstring)
 
     def __post_init__(self) -> None:
         from transynth.config import _check
@@ -223,11 +230,28 @@ class DualGAN(TwoWayTranslator, Method):
         rec_a = self.G_BA(fake_b)  # G_B(G_A(u))
         rec_b = self.G_AB(fake_a)  # G_A(G_B(v))
         return {
-            "gan_AB": generator_loss("wgan", self.D_B(fake_b)),  # -D(G_A(u))
-            "gan_BA": generator_loss("wgan", self.D_A(fake_a)),
+            "gan_AB": generator_loss("wgan", self._score_fake(self.D_B, real_b, fake_b)),
+            "gan_BA": generator_loss("wgan", self._score_fake(self.D_A, real_a, fake_a)),
             "recon_A": c.lambda_rec * F.l1_loss(rec_a.float(), real_a.float()),
             "recon_B": c.lambda_rec * F.l1_loss(rec_b.float(), real_b.float()),
         }
+
+    def _score(
+        self, critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The critic's scores of real and generated images: two batches (the 2017 code), or
+        with ``joint_batch`` one, so that batch norm cannot normalise their difference away."""
+        if not self.config.joint_batch:
+            return critic(real), critic(fake)
+        scores = critic(torch.cat([real, fake.to(real.dtype)]))
+        return scores[: len(real)], scores[len(real) :]
+
+    def _score_fake(
+        self, critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor
+    ) -> torch.Tensor:
+        """The critic's scores of the generated images in the generator phase, judged as in the
+        critic phase: D(G(u)) alone, or with ``joint_batch`` beside the real images."""
+        return self._score(critic, real, fake)[1] if self.config.joint_batch else critic(fake)
 
     def _generated(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """G_B(v), G_A(u) for this step's critic phases, generated once per step and batch."""
@@ -242,8 +266,12 @@ class DualGAN(TwoWayTranslator, Method):
         c = self.config
         real_a, real_b = batch["A"], batch["B"]
         fake_a, fake_b = self._generated(batch)
-        real_a_loss, fake_a_loss = discriminator_loss("wgan", self.D_A(real_a), self.D_A(fake_a))
-        real_b_loss, fake_b_loss = discriminator_loss("wgan", self.D_B(real_b), self.D_B(fake_b))
+        real_a_loss, fake_a_loss = discriminator_loss(
+            "wgan", *self._score(self.D_A, real_a, fake_a)
+        )
+        real_b_loss, fake_b_loss = discriminator_loss(
+            "wgan", *self._score(self.D_B, real_b, fake_b)
+        )
         losses = {  # D(G(u)) - D(v) per critic (Eq. 1)
             "real_A": real_a_loss,
             "fake_A": fake_a_loss,
