@@ -153,6 +153,41 @@ def test_source_augment_jitters_only_what_the_classifiers_read():
     assert not torch.allclose(plain["src"]["cls"], jittered["src"]["cls"])
 
 
+def test_gan_batch_feeds_the_vae_gan_a_prefix_and_the_classifiers_everything():
+    """``gan_batch`` 2 of a batch of 4: the VAE-GAN terms equal those of the 2-image batch,
+    the class head and the baseline read all 4 labelled sources."""
+    task = make_task("unpaired")
+    batch = batch_of(task, 4)
+    prefix = {k: v[:2] for k, v in batch.items()}
+    for augment in (False, True):
+        losses = {}
+        for name, b, gan_batch in (("prefix", prefix, 0), ("option", batch, 2)):
+            torch.manual_seed(0)
+            model = build(task, gan_batch=gan_batch, source_augment=augment)
+            seen = []
+            model.E_A.register_forward_hook(lambda m, i, o, seen=seen: seen.append(len(i[0])))
+            torch.manual_seed(1)
+            losses[name] = {ph: model.step(ph, dict(b)) for ph in model.phases(0)}
+            assert seen and max(seen) == 2, seen  # the encoders only ever see 2 images
+        option, short = losses["option"], losses["prefix"]
+        for k in short["g"]:
+            torch.testing.assert_close(option["g"][k], short["g"][k])
+        if not augment:  # jitter draws differ with the batch size; the GAN terms do not
+            for k in ("real_A", "fake_A", "real_B", "fake_B", "feat"):
+                torch.testing.assert_close(option["d"][k], short["d"][k])
+        # the classifiers' losses average over 4 labelled images, not 2
+        model = build(task, gan_batch=2, source_augment=augment)
+        labels = []
+        model.D_shared.cls.register_forward_hook(
+            lambda m, i, o, seen=labels: seen.append(len(i[0]))
+        )
+        model.step("g", dict(batch))
+        model.step("d", dict(batch))
+        assert labels == [4]
+    with pytest.raises(ConfigError, match="gan_batch"):
+        resolve_config("unit", overrides=["model.gan_batch=1"])
+
+
 # ---- the official domain-adaptation digit networks (model.arch=digits) -----------------------
 
 
