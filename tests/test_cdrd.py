@@ -83,7 +83,9 @@ def test_tied_init_starts_both_domains_as_one_function(channels):
     untied = build("cdrd", task).eval()
     with torch.no_grad():
         x_s, x_t = untied.generate(z, labels)
-    assert not torch.allclose(x_t, x_s.expand_as(x_t), atol=1e-3)
+    # relative to the output's scale: at N(0, 0.02) init the images are ~1e-4 in size
+    gap = (x_t - x_s.expand_as(x_t)).abs().max()
+    assert gap > 0.1 * x_s.abs().max()
 
 
 def test_bad_labels_and_codes_are_clear_errors():
