@@ -364,13 +364,15 @@ def generate_in_eval(
 
 def judge_real_and_fake(
     D: nn.Module, real: torch.Tensor, fake: torch.Tensor, joint: bool
-) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
-    """D's outputs (a tuple of per-image tensors) for the real and the generated images: two
-    batches, or one with `joint` (one set of batch-norm statistics for both)."""
+) -> tuple[Any, Any]:
+    """D's outputs (a per-image tensor, or a tuple of them) for the real and the generated
+    images: two batches, or one with `joint` (one set of batch-norm statistics for both)."""
     if not joint:
         return D(real), D(fake)
     outputs = D(torch.cat([real, fake.to(real.dtype)]))
     n = real.shape[0]
+    if isinstance(outputs, torch.Tensor):
+        return outputs[:n], outputs[n:]
     return tuple(o[:n] for o in outputs), tuple(o[n:] for o in outputs)
 
 

@@ -73,7 +73,7 @@ import torch.nn.functional as F
 
 from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import discriminator_loss, generator_loss, gradient_penalty
-from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator
+from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator, judge_real_and_fake
 from transynth.nn import PatchDiscriminator, UnetGenerator, init_weights
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
@@ -241,10 +241,7 @@ class DualGAN(TwoWayTranslator, Method):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The critic's scores of real and generated images: two batches (the 2017 code), or
         with ``joint_batch`` one, so that batch norm cannot normalise their difference away."""
-        if not self.config.joint_batch:
-            return critic(real), critic(fake)
-        scores = critic(torch.cat([real, fake.to(real.dtype)]))
-        return scores[: len(real)], scores[len(real) :]
+        return judge_real_and_fake(critic, real, fake, self.config.joint_batch)
 
     def _score_fake(
         self, critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor
