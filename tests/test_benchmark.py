@@ -41,3 +41,51 @@ def test_run_benchmark_writes_json_markdown_and_html(tmp_path, monkeypatch):
     md = (tmp_path / "r.md").read_text()
     assert "| toy | cyclegan | mnist2uci | 10 x 2 | 32 px |" in md and "AtoB/fid 3.25" in md
     assert "<table>" in (tmp_path / "r.html").read_text()
+
+
+def test_with_seed_renames_and_reseeds_without_stacking_seeds():
+    entry = bm.BenchmarkEntry("toy", "cyclegan", "mnist2uci", ("train.steps=5",))
+    assert bm.with_seed(entry, 0) == entry
+    two = bm.with_seed(entry, 2)
+    assert two.name == "toy-seed2" and two.overrides == ("train.steps=5", "train.seed=2")
+    again = bm.with_seed(two, 3)
+    assert again.name == "toy-seed3" and again.overrides == ("train.steps=5", "train.seed=3")
+    assert bm.with_seed(two, 0) == entry
+    with pytest.raises(ValueError, match=">= 0"):
+        bm.with_seed(entry, -1)
+
+
+def test_run_benchmark_on_seeds_adds_the_spread_and_the_test_set_intervals(tmp_path, monkeypatch):
+    entry = bm.BenchmarkEntry(
+        "toy", "cyclegan", "mnist2uci", headline=("AtoB/translation_accuracy",)
+    )
+    monkeypatch.setattr(bm, "ENTRIES", (entry,))
+    trained = []
+
+    def fake_run(e, out, steps=None):
+        trained.append((e.name, e.overrides))
+        accuracy = {"toy": 0.6, "toy-seed1": 0.7, "toy-seed2": 0.8}[e.name]
+        metrics = {"AtoB/translation_accuracy": accuracy, "AtoB/num_images": 400.0}
+        return bm.BenchmarkResult(e, 10, 2, 32, "none", 1.0, 1.0, metrics)
+
+    monkeypatch.setattr(bm, "run_entry", fake_run)
+    table = bm.run_benchmark(["toy"], out=tmp_path, seeds=[0, 1, 2])
+    assert trained == [
+        ("toy", ()),
+        ("toy-seed1", ("train.seed=1",)),
+        ("toy-seed2", ("train.seed=2",)),
+    ]
+    assert set(table) == {"toy", "toy-seed1", "toy-seed2"}
+    md = (tmp_path / "benchmark.md").read_text()
+    low, high = bm.accuracy_interval("AtoB/translation_accuracy", table["toy"]["metrics"])
+    assert f"AtoB/translation_accuracy 0.6 [{low:.3f}, {high:.3f}]" in md
+    assert "## Across seeds" in md
+    assert "| toy | cyclegan | mnist2uci | 0, 1, 2 | AtoB/translation_accuracy | 0.7 +- 0.1 |" in md
+    assert "Across seeds" in (tmp_path / "benchmark.html").read_text()
+
+    # The tables can be rebuilt from the results file alone, training nothing.
+    (tmp_path / "benchmark.md").unlink()
+    bm.write_tables(tmp_path / "benchmark.json")
+    assert (tmp_path / "benchmark.md").read_text() == md
+    with pytest.raises(FileNotFoundError, match="no benchmark results"):
+        bm.write_tables(tmp_path / "missing.json")

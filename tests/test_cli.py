@@ -31,6 +31,19 @@ def test_bad_override_exits_nonzero(capsys):
         main(["train", "cyclegan", "--foo=3"])
 
 
+def test_benchmark_seeds_and_tables_only_reject_bad_input(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        main(["benchmark", "quick", "--seeds", "0,x"])
+    assert "non-negative integers separated by commas" in capsys.readouterr().err
+    missing = tmp_path / "none.json"
+    assert main(["benchmark", "--tables-only", "--results", str(missing)]) == 2
+    assert f"no benchmark results at {missing}" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    assert main(["benchmark", "--tables-only", "--results", str(bad)]) == 2
+    assert "must hold a JSON object" in capsys.readouterr().err
+
+
 def test_wrong_data_kind_is_explained(capsys, tmp_path):
     code = main(["train", "pix2pix", "--data", "mnist2uci", "--steps", "1", "--out", str(tmp_path)])
     assert code == 2

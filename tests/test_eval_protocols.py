@@ -96,10 +96,17 @@ def test_domain_adaptation_reports_test_and_transductive_train_accuracy_separate
         return torch.nn.functional.one_hot(torch.zeros(len(x), dtype=torch.long), 4).float()
 
     out = evaluate_domain_adaptation(perfect, perfect, task)
+    counts = {
+        "num_target_test": float((task.test.domain_tensors(1)[1] >= 0).sum()),
+        "num_target_train": float((task.train.domain_tensors(1)[1] >= 0).sum()),
+        "num_source_test": float((task.test.domain_tensors(0)[1] >= 0).sum()),
+    }
+    assert min(counts.values()) > 0
     assert out == {
         "target_test_accuracy": 1.0,
         "target_train_accuracy_transductive": 1.0,
         "source_test_accuracy": 1.0,
+        **counts,
     }
     out = evaluate_domain_adaptation(perfect, constant, task)
     _, y = task.test.domain_tensors(1)

@@ -37,7 +37,17 @@ def _full_run(tmp_path: Path, n_grids: int = 12) -> Path:
     for i in range(n_grids):
         _png(run / "samples" / f"step_{i * 100:07d}.png", i)
     (run / "metrics.json").write_text(
-        json.dumps({"step": 1100, "metrics": {"AtoB/fid": 12.345678, "AtoB/kid": 0.000123}})
+        json.dumps(
+            {
+                "step": 1100,
+                "metrics": {
+                    "AtoB/fid": 12.345678,
+                    "AtoB/kid": 0.000123,
+                    "AtoB/translation_accuracy": 0.5,
+                    "AtoB/num_images": 100,
+                },
+            }
+        )
     )
     return run
 
@@ -54,6 +64,7 @@ def test_full_report(tmp_path: Path) -> None:
     assert "<h1>cyclegan on mnist-to-usps</h1>" in text
     assert "steps: 1100  # &lt;b&gt;" in text  # config shown, escaped
     assert "AtoB/fid" in text and "12.35" in text and "1.230e-04" in text
+    assert "0.404 - 0.596" in text  # Wilson interval of 50% over 100 images
     # offline: nothing fetched from elsewhere
     assert not re.search(r'(src|href)="(?!data:)', text)
     assert "<script" not in text

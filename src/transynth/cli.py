@@ -209,10 +209,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from transynth.eval.benchmark import run_benchmark
+    from pathlib import Path
 
-    run_benchmark(args.names, out=args.out, results=args.results, steps=args.steps)
+    from transynth.eval.benchmark import run_benchmark, write_tables
+
+    if args.tables_only:
+        results = Path(args.results) if args.results else Path(args.out) / "benchmark.json"
+        write_tables(results)
+        print(f"wrote {results.with_suffix('.md')} and {results.with_suffix('.html')}")
+        return 0
+    run_benchmark(
+        args.names, out=args.out, results=args.results, steps=args.steps, seeds=args.seeds
+    )
     return 0
+
+
+def _seed_list(text: str) -> list[int]:
+    """`0,1,2` -> [0, 1, 2] (argparse type of --seeds)."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(
+            f"--seeds takes non-negative integers separated by commas (e.g. 0,1,2), got {text!r}"
+        )
+    return list(dict.fromkeys(seeds))
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -341,6 +363,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="bench_runs", help="folder for the runs")
     p.add_argument("--results", help="results JSON (default OUT/benchmark.json); .md/.html beside")
     p.add_argument("--steps", type=int, help="override every entry's step count")
+    p.add_argument(
+        "--seeds",
+        type=_seed_list,
+        help="run each entry on these seeds (e.g. 0,1,2: entries x, x-seed1, x-seed2) and "
+        "add mean +- std across them to the tables",
+    )
+    p.add_argument(
+        "--tables-only",
+        action="store_true",
+        help="only rewrite the .md/.html tables of the results file; train nothing",
+    )
 
     from transynth.recompose import cli as recompose_cli  # cheap: the package imports lazily
 

@@ -9,6 +9,9 @@ real target images; accuracy against their true labels, which the method never s
   (e.g. CDRD's 95.05 on MNIST->USPS scores the 1,800 USPS training images); it is reported
   separately and labelled as such;
 - ``source_test_accuracy``: the same classifier on the labelled source domain's test split.
+
+Each accuracy comes with its number of labelled images (``num_target_test``,
+``num_target_train``, ``num_source_test``), from which a report can give its sampling error.
 """
 
 from __future__ import annotations
@@ -46,13 +49,21 @@ def evaluate_domain_adaptation(
         task: a TaskData whose domains `source` and `target` carry labels.
     """
     out: dict[str, float] = {}
-    for key, split, domain, classify in (
-        ("target_test_accuracy", task.test, target, classify_target),
-        ("target_train_accuracy_transductive", task.train, target, classify_target),
-        ("source_test_accuracy", task.test, source, classify_source),
+    for key, count_key, split, domain, classify in (
+        ("target_test_accuracy", "num_target_test", task.test, target, classify_target),
+        (
+            "target_train_accuracy_transductive",
+            "num_target_train",
+            task.train,
+            target,
+            classify_target,
+        ),
+        ("source_test_accuracy", "num_source_test", task.test, source, classify_source),
     ):
         x, y = split.domain_tensors(domain)
-        if len(x) == 0 or not bool((y >= 0).any()):
+        labelled = int((y >= 0).sum())
+        if len(x) == 0 or labelled == 0:
             continue
         out[key] = classification_accuracy(_logits(classify, x, batch_size), y)
+        out[count_key] = float(labelled)
     return out

@@ -16,10 +16,11 @@ import os
 import platform
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from transynth.eval.uncertainty import accuracy_interval, seed_of, summarize_seeds
 from transynth.fileio import atomic_write_text
 
 
@@ -57,6 +58,16 @@ def _seeded_name(base: str, seed: int) -> str:
 
 def _seed_override(seed: int) -> tuple[str, ...]:
     return () if seed == 0 else (f"train.seed={seed}",)
+
+
+def with_seed(entry: BenchmarkEntry, seed: int) -> BenchmarkEntry:
+    """The same entry trained from another seed, named ``base`` (seed 0) or ``base-seedN``;
+    an entry that already names a seed is re-seeded, not seeded twice."""
+    if seed < 0:
+        raise ValueError(f"a seed must be >= 0, got {seed}")
+    base, _ = seed_of(entry.name)
+    kept = tuple(o for o in entry.overrides if not o.startswith("train.seed="))
+    return replace(entry, name=_seeded_name(base, seed), overrides=kept + _seed_override(seed))
 
 
 ENTRIES: tuple[BenchmarkEntry, ...] = (
@@ -383,13 +394,18 @@ def run_benchmark(
     out: str | Path = "bench_runs",
     results: str | Path | None = None,
     steps: int | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Run the selected entries; merge their results into `results` (JSON) and write the
-    Markdown and HTML tables next to it. Returns all results in the file."""
+    """Run the selected entries (each on every seed of `seeds`, when given); merge their
+    results into `results` (JSON) and write the Markdown and HTML tables next to it. Returns
+    all results in the file."""
     out = Path(out)
     results_path = Path(results) if results else out / "benchmark.json"
-    table = json.loads(results_path.read_text()) if results_path.exists() else {}
-    for entry in select(names):
+    table = _read_results(results_path) if results_path.exists() else {}
+    entries = select(names)
+    if seeds:
+        entries = list(dict.fromkeys(with_seed(e, s) for e in entries for s in seeds))
+    for entry in entries:
         result = run_entry(entry, out, steps)
         table[entry.name] = result.to_dict()
         atomic_write_text(results_path, json.dumps(table, indent=2) + "\n")
@@ -400,9 +416,30 @@ def run_benchmark(
             ),
             flush=True,
         )
+    write_tables(results_path, table)
+    return table
+
+
+def _read_results(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        table = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read benchmark results {path}: {err}") from err
+    if not isinstance(table, dict):
+        raise ValueError(f"benchmark results {path} must hold a JSON object of entries")
+    return table
+
+
+def write_tables(results_path: str | Path, table: dict[str, dict[str, Any]] | None = None) -> None:
+    """Write the Markdown and HTML tables of a results file next to it (`table`: its content,
+    read from the file when None)."""
+    results_path = Path(results_path)
+    if table is None:
+        if not results_path.exists():
+            raise FileNotFoundError(f"no benchmark results at {results_path}")
+        table = _read_results(results_path)
     atomic_write_text(results_path.with_suffix(".md"), render_markdown(table))
     atomic_write_text(results_path.with_suffix(".html"), render_html(table))
-    return table
 
 
 def _fmt(value: Any) -> str:
@@ -411,12 +448,21 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _fmt_metric(name: str, metrics: dict[str, float]) -> str:
+    """`name value`, with the 95% Wilson interval of an accuracy whose count is recorded."""
+    text = f"{name} {_fmt(metrics[name])}"
+    interval = accuracy_interval(name, metrics)
+    if interval is not None:
+        text += f" [{interval[0]:.3f}, {interval[1]:.3f}]"
+    return text
+
+
 def _rows(table: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     header = ["entry", "method", "task", "steps x batch", "size", "train time", "metrics", "paper"]
     rows = []
     for name, r in table.items():
         shown = [k for k in r.get("headline", []) if k in r["metrics"]]
-        metrics = "; ".join(f"{k} {_fmt(r['metrics'][k])}" for k in shown)
+        metrics = "; ".join(_fmt_metric(k, r["metrics"]) for k in shown)
         rows.append(
             [
                 name,
@@ -432,22 +478,65 @@ def _rows(table: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[str]]]
     return header, rows
 
 
-def render_markdown(table: dict[str, dict[str, Any]]) -> str:
-    header, rows = _rows(table)
+def _seed_rows(table: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = ["entry", "method", "task", "seeds", "metric", "mean +- std", "min - max"]
+    rows = []
+    for base, s in summarize_seeds(table).items():
+        seeds = ", ".join(map(str, s["seeds"]))
+        for metric, st in s["metrics"].items():
+            rows.append(
+                [
+                    base,
+                    s["method"],
+                    s["task"],
+                    seeds,
+                    metric,
+                    f"{st['mean']:.4g} +- {st['std']:.2g}",
+                    f"{st['min']:.4g} - {st['max']:.4g}",
+                ]
+            )
+    return header, rows
+
+
+_INTERVAL_NOTE = (
+    "Brackets: the 95% Wilson interval of an accuracy over its test images (sampling error of "
+    "the test set, not the spread between training seeds)."
+)
+_SEEDS_NOTE = (
+    "Entries run on several seeds (`--seeds`): mean, sample standard deviation and range of "
+    "each headline metric."
+)
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def render_markdown(table: dict[str, dict[str, Any]]) -> str:
+    lines = _markdown_table(*_rows(table)) + ["", _INTERVAL_NOTE]
+    header, rows = _seed_rows(table)
+    if rows:
+        lines += ["", "## Across seeds", "", _SEEDS_NOTE, "", *_markdown_table(header, rows)]
     return "\n".join(lines) + "\n"
 
 
-def render_html(table: dict[str, dict[str, Any]]) -> str:
-    header, rows = _rows(table)
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
     )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(table: dict[str, dict[str, Any]]) -> str:
+    parts = [_html_table(*_rows(table)), f"<p>{html.escape(_INTERVAL_NOTE)}</p>"]
+    header, rows = _seed_rows(table)
+    if rows:
+        parts += ["<h2>Across seeds</h2>", f"<p>{html.escape(_SEEDS_NOTE)}</p>"]
+        parts.append(_html_table(header, rows))
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>transynth benchmark</title>"
         "<style>body{font-family:sans-serif}td,th{padding:4px 10px;border-bottom:1px solid #ddd}"
-        "</style></head><body><h1>transynth benchmark</h1>"
-        f"<table><tr>{head}</tr>{body}</table></body></html>\n"
+        "</style></head><body><h1>transynth benchmark</h1>" + "".join(parts) + "</body></html>\n"
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from transynth.eval.uncertainty import accuracy_interval
 from transynth.fileio import atomic_write_text
 
 __all__ = ["write_report"]
@@ -148,6 +149,15 @@ def _sample_grids(run_dir: pathlib.Path) -> list[tuple[int, pathlib.Path]]:
     return [found[i] for i in picks]
 
 
+def _interval_text(name: str, values: dict[str, Any]) -> str:
+    """The Wilson interval of accuracy `name` when its count is in `values`, else empty."""
+    try:
+        interval = accuracy_interval(name, values)
+    except (TypeError, ValueError):  # a non-numeric metric in a hand-written file
+        return ""
+    return "" if interval is None else f"{interval[0]:.3f} - {interval[1]:.3f}"
+
+
 def _read_metrics(run_dir: pathlib.Path) -> tuple[Any, dict[str, Any]] | None:
     path = run_dir / "metrics.json"
     if not path.is_file():
@@ -207,11 +217,19 @@ def write_report(run_dir: pathlib.Path | str) -> pathlib.Path:
         step, values = metrics
         caption = f" (step {esc(str(step))})" if step is not None else ""
         rows = "".join(
-            f'<tr><td>{esc(str(k))}</td><td class="num">{_format_value(values[k])}</td></tr>'
+            f'<tr><td>{esc(str(k))}</td><td class="num">{_format_value(values[k])}</td>'
+            f'<td class="num">{_interval_text(k, values)}</td></tr>'
             for k in sorted(values)
         )
         parts.append(f"<h2>Metrics{caption}</h2>")
-        parts.append(f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>")
+        parts.append(
+            "<p>95% interval: the Wilson interval of an accuracy over its number of test "
+            "images (the test set's sampling error; another training seed can land further "
+            "away).</p>"
+        )
+        parts.append(
+            f"<table><tr><th>metric</th><th>value</th><th>95% interval</th></tr>{rows}</table>"
+        )
 
     records = _read_log(run_dir)
     groups = _group_series(records)
