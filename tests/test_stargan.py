@@ -10,9 +10,9 @@ from conftest import make_task, tiny_overrides
 
 from transynth.config import ConfigError, resolve_config
 from transynth.data.types import DomainInfo
-from transynth.models.stargan import (
+from transynth.models.stargan import StarGAN
+from transynth.models.stargan_labels import (
     LabelSet,
-    StarGAN,
     attribute_edits,
     attribute_groups,
     attribute_updates,
@@ -42,7 +42,7 @@ def domain_batch(n=4, size=16, channels=1, seed=0):
 
 
 def test_instance_norm_as_group_norm_is_instance_norm():
-    from transynth.models.stargan import _instance_norm
+    from transynth.nn.stargan_nets import _instance_norm
 
     x = torch.randn(3, 5, 8, 8)
     gn = _instance_norm(5)

@@ -200,7 +200,7 @@ def evaluate_attributes(
     model: Any, task: Any, *, max_images: int = 500, seed: int = 0
 ) -> dict[str, float]:
     """Attribute accuracy of single-attribute edits, and L1/PSNR against rendered ground truth."""
-    from transynth.models.stargan import attribute_edits
+    from transynth.models.stargan_labels import attribute_edits
 
     names = task.attribute_names or model.labels.sets[0].names
     classifier, acc = task_classifier(task, "attributes", seed)
@@ -252,7 +252,7 @@ def translation_grid(model: Any, task: Any, per_domain: int = 2) -> tuple[torch.
     Attributes: 8 test images, columns = input + each single-attribute edit.
     """
     from transynth.models.base import columns_grid
-    from transynth.models.stargan import attribute_edits
+    from transynth.models.stargan_labels import attribute_edits
 
     names = [d.name for d in task.domains]
     if task.kind == "domains":
