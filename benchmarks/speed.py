@@ -6,7 +6,8 @@ Usage:
 For each method, times `--steps` training steps of its preset (after a warm-up that runs every
 phase at least once, then 3 more steps) with plain fp32, bf16 autocast, channels_last (batch > 1
 only) and torch.compile (whose compilation falls in the warm-up and is not timed), and prints
-the ratio to fp32.
+the ratio to fp32. On a GPU (the trainer's device is ``auto``) ``--variants fp16`` adds fp16
+autocast with its gradient scaler, and the clock waits for the GPU's queued kernels.
 Ratios, not absolute times, are what transfer between runs on a shared machine.
 """
 
@@ -28,6 +29,7 @@ VARIANTS = {
     "channels_last": {"channels_last": True},
     "bf16+channels_last": {"amp": "bf16", "channels_last": True},
     "compile": {"compile": True},
+    "fp16": {"amp": "fp16"},  # CUDA only (fp16 autocast with a gradient scaler)
 }
 
 
@@ -52,9 +54,12 @@ def seconds_per_step(method: str, preset: str, steps: int, train: dict) -> float
         train_step()
     for _ in range(3):
         train_step()
+    sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
+    sync()  # GPU kernels run asynchronously: time what they do, not their launches
     start = time.perf_counter()
     for _ in range(steps):
         train_step()
+    sync()
     return (time.perf_counter() - start) / steps
 
 
@@ -64,14 +69,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--preset", default="cpu")
     parser.add_argument(
-        "--variants", nargs="+", default=list(VARIANTS)[1:], choices=list(VARIANTS)[1:]
+        "--variants",
+        nargs="+",
+        default=[v for v in VARIANTS if v not in ("fp32", "fp16")],
+        choices=list(VARIANTS)[1:],
     )
     args = parser.parse_args()
     native = native_bf16(torch.device("cpu"))
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
-        f"{torch.backends.cpu.get_cpu_capability()}, native bf16: {native}"
+        f"{torch.backends.cpu.get_cpu_capability()}, native CPU bf16: {native}, GPU: {gpu}"
     )
+    if "fp16" in args.variants and not torch.cuda.is_available():
+        parser.error("the fp16 variant needs a CUDA device")
     others = args.variants
     print("| method | fp32 s/step | " + " | ".join(f"{v} speed-up" for v in others) + " |")
     print("| --- |" + " --- |" * (len(others) + 1))
