@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -63,7 +64,7 @@ TINY_ARGS = [
 ]
 
 
-def test_train_then_translate(tmp_path, capsys):
+def test_train_then_translate_then_evaluate(tmp_path, capsys, monkeypatch):
     run = tmp_path / "run"
     assert main(["train", "cyclegan", "--steps", "3", "--out", str(run), *TINY_ARGS]) == 0
     assert (run / "model.safetensors").is_file() and (
@@ -94,6 +95,19 @@ def test_train_then_translate(tmp_path, capsys):
     )
     assert "accepted: AtoB, BtoA" in capsys.readouterr().err
     assert main(["translate", str(tmp_path / "missing"), str(inputs), "--out", str(out)]) == 2
+
+    # evaluate: the metrics, accuracies with their 95% interval, rewritten into metrics.json
+    # (the method's own evaluation is replaced: its evaluators take minutes to train)
+    from transynth.registry import get_model_class
+
+    fake = {"AtoB/translation_accuracy": 0.5, "AtoB/num_images": 100.0, "AtoB/fid": 2.0}
+    monkeypatch.setattr(get_model_class("cyclegan"), "evaluate", lambda self, task: dict(fake))
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 0
+    printed = capsys.readouterr().out
+    assert "AtoB/translation_accuracy  0.5000  [0.4038, 0.5962]" in printed
+    assert "AtoB/fid                   2.0000\n" in printed  # not an accuracy: no interval
+    assert json.loads((run / "metrics.json").read_text()) == {"step": 3, "metrics": fake}
 
 
 def test_console_script_entry_point_runs():

@@ -202,9 +202,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             run / "metrics.json",
             json.dumps({"step": model.trained_steps, "metrics": metrics}, indent=2),
         )
+    from transynth.eval.uncertainty import accuracy_interval
+
     width = max(map(len, metrics), default=0)
     for key, value in metrics.items():
-        print(f"{key.ljust(width)}  {value:.4f}")
+        interval = accuracy_interval(key, metrics)  # 95% Wilson, where the count is known
+        shown = f"  [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else ""
+        print(f"{key.ljust(width)}  {value:.4f}{shown}")
     return 0
 
 
