@@ -316,6 +316,19 @@ def test_unpaired_directions_and_baselines(oracle) -> None:
     assert worse["AtoB/translation_accuracy"] == 0.0
     assert worse["AtoB/baseline_accuracy"] == 1.0
     assert worse["AtoB/fid"] > worse["AtoB/fid_baseline"]
+    # ...yet it keeps the two classes apart: after relabelling they are all right
+    assert worse["AtoB/translation_accuracy_relabelled"] == 1.0
+    assert res["BtoA/translation_accuracy_relabelled"] == 1.0
+
+    # a generator that draws one image for every input keeps no class, relabelled or not
+    def blank(x: torch.Tensor, d: str) -> torch.Tensor:
+        return torch.zeros_like(_recolour(x, d))
+
+    lost = translation.evaluate_translation(FakeModel(blank), task)
+    _, labels = task.test.domain_tensors(0)
+    majority = float(torch.bincount(labels).max()) / len(labels)
+    assert lost["AtoB/translation_accuracy_relabelled"] == pytest.approx(majority)
+    assert majority < 0.7
 
 
 def test_unpaired_without_evaluator_returns_nothing_for_that_direction(oracle) -> None:

@@ -112,3 +112,66 @@ def test_domain_adaptation_reports_test_and_transductive_train_accuracy_separate
     _, y = task.test.domain_tensors(1)
     assert out["target_test_accuracy"] == pytest.approx(float((y == 0).float().mean()))
     assert out["source_test_accuracy"] == 1.0
+
+
+class _PixelReader:
+    """A stand-in classifier that reads its answer off one pixel (value * scale)."""
+
+    def __init__(self, pixel: tuple[int, int], scale: float, classes: int) -> None:
+        self.pixel, self.scale, self.classes = pixel, scale, classes
+        self.test_accuracy = 1.0
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        value = x[:, 0, self.pixel[0], self.pixel[1]] * self.scale
+        return torch.nn.functional.one_hot(value.round().long(), self.classes).float()
+
+
+class _SwappingStarGAN(torch.nn.Module):
+    """Draws the target domain faithfully but every digit k as digit k + 1 (mod 10)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # gives the model a device
+        self.labels = type("Labels", (), {"vector": staticmethod(lambda k, block: block)})()
+
+    def G(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        y = x.clone()
+        y[:, 0, 0, 0] = ((x[:, 0, 0, 0] * 10).round() + 1) % 10 / 10
+        y[:, 0, 1, 1] = c.argmax(1).float()
+        return y
+
+
+def test_evaluate_domains_scores_domains_classes_and_relabelled_classes(monkeypatch):
+    """Domain accuracy, class preservation, its do-nothing baseline and the relabelled
+    diagnostic, against readers whose answers are known: a generator that renders every target
+    domain but consistently draws the next digit keeps 0% of the classes and 100% after
+    relabelling."""
+    from types import SimpleNamespace
+
+    from transynth.data.types import DomainInfo
+    from transynth.eval import classifier as C
+    from transynth.eval import multidomain as md
+
+    def images(domain: int) -> tuple[torch.Tensor, torch.Tensor]:
+        labels = torch.arange(30) % 10
+        x = torch.zeros(30, 1, 4, 4)
+        x[:, 0, 0, 0] = labels / 10  # the digit
+        x[:, 0, 1, 1] = domain  # the style
+        return x, labels
+
+    domains = (DomainInfo("mnist", 1, 10), DomainInfo("uci-digits", 1, 10))
+    test = SimpleNamespace(domain_tensors=images)
+    task = SimpleNamespace(domains=domains, test=test, image_size=4)
+    domain_reader, digit_reader = _PixelReader((1, 1), 1, 2), _PixelReader((0, 0), 10, 10)
+    monkeypatch.setattr(md, "task_classifier", lambda task, kind, seed: (domain_reader, 0.97))
+    monkeypatch.setattr(C, "get_evaluator", lambda *args, **kwargs: digit_reader)
+
+    out = md.evaluate_domains(_SwappingStarGAN(), task)
+    assert out["domain_classifier/test_accuracy"] == 0.97
+    for pair in ("mnist->uci-digits", "uci-digits->mnist"):
+        assert out[f"{pair}/domain_accuracy"] == 1.0
+        assert out[f"{pair}/class_accuracy"] == 0.0
+        assert out[f"{pair}/class_accuracy_baseline"] == 1.0
+        assert out[f"{pair}/class_accuracy_relabelled"] == 1.0
+    assert (out["domain_accuracy"], out["class_accuracy"]) == (1.0, 0.0)
+    assert out["class_accuracy_relabelled"] == 1.0

@@ -9,8 +9,13 @@ Domains (:func:`evaluate_domains`), for every ordered pair (source s, target t),
 - ``{s}->{t}/class_accuracy``: the embedded digit evaluator of t (:func:`get_evaluator`) labels
   the translations as the source digit (content kept), where t is an embedded digit domain and
   the source images carry labels;
-- averages over pairs ``domain_accuracy``, ``class_accuracy``, and ``class_accuracy_baseline``
-  (the evaluator of t on the untranslated source images: what doing nothing scores);
+- ``{s}->{t}/class_accuracy_relabelled``, a diagnostic: the same after the best one-to-one
+  relabelling of the evaluator's classes (Hungarian). High where class_accuracy is low, the
+  generator keeps the digits apart but consistently draws another one (an unpaired objective
+  names no correspondence between the classes of two domains);
+- averages over pairs ``domain_accuracy``, ``class_accuracy``, ``class_accuracy_relabelled`` and
+  ``class_accuracy_baseline`` (the evaluator of t on the untranslated source images: what doing
+  nothing scores);
   ``domain_classifier/test_accuracy`` (on the real test split) and
   ``evaluator/{t}_test_accuracy``.
 
@@ -40,7 +45,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from transynth.eval import classifier as C
-from transynth.eval.metrics import l1, psnr
+from transynth.eval.metrics import hungarian_accuracy, l1, psnr
 
 #: Bump when the protocol of the task classifiers changes (in the cache file name).
 TASK_CLASSIFIER_VERSION = 1
@@ -165,7 +170,7 @@ def evaluate_domains(
     names = [d.name for d in task.domains]
     classifier, acc = task_classifier(task, "domains", seed)
     out: dict[str, float] = {"domain_classifier/test_accuracy": acc}
-    dom, cls, base = [], [], []
+    dom, cls, base, relabelled = [], [], [], []
     for s, s_name in enumerate(names):
         x, labels = task.test.domain_tensors(s)
         x, labels = x[:max_images].float(), labels[:max_images]
@@ -183,16 +188,21 @@ def evaluate_domains(
             if t_name in EMBEDDED_DOMAINS and keep.any():
                 ev = get_evaluator(t_name, task.image_size, DOMAINS[t_name].channels, seed=seed)
                 out[f"evaluator/{t_name}_test_accuracy"] = ev.test_accuracy
-                c_acc = float((ev.logits(y[keep]).argmax(1) == labels[keep]).float().mean())
+                pred = ev.logits(y[keep]).argmax(1)
+                c_acc = float((pred == labels[keep]).float().mean())
                 b_acc = float((ev.logits(x[keep]).argmax(1) == labels[keep]).float().mean())
+                r_acc = hungarian_accuracy(pred, labels[keep])
                 out[f"{s_name}->{t_name}/class_accuracy"] = c_acc
                 out[f"{s_name}->{t_name}/class_accuracy_baseline"] = b_acc
+                out[f"{s_name}->{t_name}/class_accuracy_relabelled"] = r_acc
                 cls.append(c_acc)
                 base.append(b_acc)
+                relabelled.append(r_acc)
     out["domain_accuracy"] = sum(dom) / len(dom)
     if cls:
         out["class_accuracy"] = sum(cls) / len(cls)
         out["class_accuracy_baseline"] = sum(base) / len(base)
+        out["class_accuracy_relabelled"] = sum(relabelled) / len(relabelled)
     return out
 
 

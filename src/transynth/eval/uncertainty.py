@@ -25,6 +25,7 @@ from typing import Any
 # An accuracy metric's leaf name -> the leaf of the metric holding its number of images.
 _COUNT_OF = {
     "translation_accuracy": "num_images",
+    "translation_accuracy_relabelled": "num_images",
     "baseline_accuracy": "num_images",
     "target_test_accuracy": "num_target_test",
     "target_train_accuracy_transductive": "num_target_train",
