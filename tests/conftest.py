@@ -239,3 +239,13 @@ def objective_history(trainer, steps: int) -> list[float]:
         trainer.step += 1
         history.append(sum(float(record[k]) for k in trainer.model.monitored_losses))
     return history
+
+
+def assert_gradients_close(ref: dict, got: dict) -> None:
+    """Two {parameter name: gradient} maps agree to 1e-3 of each gradient's norm, with an
+    absolute floor of 1e-5 of all gradients' norm (biases before a norm layer have a true
+    gradient of about 0, which rounding alone moves)."""
+    assert ref.keys() == got.keys()
+    scale = torch.cat([g.flatten() for g in ref.values()]).norm()
+    for n in ref:
+        assert (ref[n] - got[n]).norm() <= 1e-3 * ref[n].norm() + 1e-5 * scale, n
