@@ -93,5 +93,16 @@ def test_seeds_of_one_entry_are_summarised_and_single_runs_are_not():
 
 def test_runs_of_one_name_with_different_settings_are_not_pooled():
     table = {"x": _result(0.9), "x-seed1": _result(0.8, steps=20)}
-    with pytest.raises(ValueError, match="differ in method, task, preset, steps or batch"):
-        summarize_seeds(table)
+    summary = summarize_seeds(table)["x"]
+    assert summary["metrics"] == {} and summary["seeds"] == [0, 1]
+    assert len(summary["mixed"]) == 2  # the two settings, named
+
+
+def test_the_benchmark_table_says_when_seeds_were_not_pooled():
+    from transynth.eval.benchmark import render_markdown
+
+    table = {"x": _result(0.9), "x-seed1": _result(0.8, steps=20)}
+    for result in table.values():
+        result.update(image_size=32, train_time_s=60.0)
+    md = render_markdown(table)
+    assert "| x | infogan | mnist | 0, 1 | not pooled: the runs differ" in md

@@ -483,6 +483,10 @@ def _seed_rows(table: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[s
     rows = []
     for base, s in summarize_seeds(table).items():
         seeds = ", ".join(map(str, s["seeds"]))
+        if s.get("mixed"):  # not pooled: the runs are different experiments
+            note = "not pooled: the runs differ in method, task, preset, steps or batch"
+            rows.append([base, s["method"], s["task"], seeds, note, "-", "-"])
+            continue
         for metric, st in s["metrics"].items():
             rows.append(
                 [

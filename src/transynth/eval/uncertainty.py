@@ -91,8 +91,8 @@ def summarize_seeds(table: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[st
     """Mean, sample std, min and max of each headline metric over the seeds of every entry run
     on at least two seeds. `table` is a benchmark results table (name -> result dict with
     ``metrics`` and ``headline``). Runs of one base name that differ in method, task, preset,
-    steps or batch are not pooled: that would average different experiments, so it is an
-    error."""
+    steps or batch are not pooled (that would average different experiments): their entry has
+    ``"mixed"`` set to the differing settings and no statistics."""
     groups: dict[str, dict[int, Mapping[str, Any]]] = {}
     for name, result in table.items():
         base, seed = seed_of(name)
@@ -105,14 +105,17 @@ def summarize_seeds(table: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[st
             tuple(r.get(k) for k in ("method", "task", "preset", "steps", "batch_size"))
             for r in runs.values()
         }
-        if len(settings) > 1:
-            raise ValueError(
-                f"benchmark runs {sorted(runs)} of {base!r} differ in method, task, preset, "
-                f"steps or batch size ({sorted(map(str, settings))}); rerun them alike or "
-                "rename one"
-            )
         seeds = sorted(runs)
         first = runs[seeds[0]]
+        if len(settings) > 1:
+            summary[base] = {
+                "method": first.get("method"),
+                "task": first.get("task"),
+                "seeds": seeds,
+                "metrics": {},
+                "mixed": sorted(map(str, settings)),
+            }
+            continue
         stats: dict[str, dict[str, float]] = {}
         for metric in first.get("headline", []):
             values = [runs[s]["metrics"].get(metric) for s in seeds]
