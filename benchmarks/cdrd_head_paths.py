@@ -1,4 +1,5 @@
-"""Which part of a trained CDRD / E-CDRD reads the real target digits worse than its baseline.
+"""Which part of a trained CDRD / E-CDRD (or UNIT) reads the real target digits worse than its
+baseline.
 
 CDRD classifies a real target image x_T as D_C(D_T(x_T)): the target-specific first layer(s),
 then the shared trunk and attribute head. The source-only baseline of the same run, C_src, reads
@@ -7,7 +8,9 @@ attribute head reached through D_T (the paper's classifier, ``target_test_accura
 head reached through the SOURCE layers D_S, and C_src: if the head through D_S reads the target
 better than through D_T, the target-specific layers are where the run loses accuracy; what is
 left between D_S's figure and C_src's is what training the shared trunk and head on generated
-images cost.
+images cost. For a UNIT run the same three readings are D_B's private layers + shared trunk +
+class head (UNIT's classifier), D_A's private layers + the same trunk and head, and the
+source-only baseline S.
 
     OMP_NUM_THREADS=1 python benchmarks/cdrd_head_paths.py RUN [RUN ...]
 """
@@ -20,6 +23,7 @@ import torch
 
 import transynth
 from transynth.data.domains import load_domain
+from transynth.models.base import match_channels
 
 
 @torch.no_grad()
@@ -32,10 +36,14 @@ def head_paths(run: str) -> dict[str, float]:
         return float((logits.argmax(1).cpu() == y).float().mean())
 
     # The method's own readers (they match channels and size to the layers they feed).
+    if hasattr(model, "_source_only_logits"):  # CDRD, E-CDRD
+        baseline = model._source_only_logits(x)
+    else:  # UNIT: the baseline network S reads source-channel images
+        baseline = model.S(match_channels(x, model.domains[0].channels))
     return {
         "head_through_D_T": accuracy(model.classify(x, 1)),
         "head_through_D_S": accuracy(model.classify(x, 0)),
-        "source_only_C_src": accuracy(model._source_only_logits(x)),
+        "source_only": accuracy(baseline),
     }
 
 
