@@ -213,12 +213,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from transynth.eval.benchmark import run_benchmark, write_tables
+    from transynth.eval.benchmark import results_file, run_benchmark, write_tables
 
     if args.tables_only:
-        results = Path(args.results) if args.results else Path(args.out) / "benchmark.json"
+        results = results_file(args.out, args.results)
         write_tables(results)
         print(f"wrote {results.with_suffix('.md')} and {results.with_suffix('.html')}")
         return 0

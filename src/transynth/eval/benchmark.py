@@ -400,7 +400,7 @@ def run_benchmark(
     results into `results` (JSON) and write the Markdown and HTML tables next to it. Returns
     all results in the file."""
     out = Path(out)
-    results_path = Path(results) if results else out / "benchmark.json"
+    results_path = results_file(out, results)
     table = _read_results(results_path) if results_path.exists() else {}
     entries = select(names)
     if seeds:
@@ -418,6 +418,11 @@ def run_benchmark(
         )
     write_tables(results_path, table)
     return table
+
+
+def results_file(out: str | Path, results: str | Path | None = None) -> Path:
+    """Where a benchmark keeps its results: `results`, or OUT/benchmark.json."""
+    return Path(results) if results else Path(out) / "benchmark.json"
 
 
 def _read_results(path: Path) -> dict[str, dict[str, Any]]:

@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from transynth.eval import classifier as C
-from transynth.eval.metrics import hungarian_accuracy, l1, psnr
+from transynth.eval.metrics import classification_accuracy, hungarian_accuracy, l1, psnr
 
 #: Bump when the protocol of the task classifiers changes (in the cache file name).
 TASK_CLASSIFIER_VERSION = 1
@@ -189,8 +189,8 @@ def evaluate_domains(
                 ev = get_evaluator(t_name, task.image_size, DOMAINS[t_name].channels, seed=seed)
                 out[f"evaluator/{t_name}_test_accuracy"] = ev.test_accuracy
                 pred = ev.logits(y[keep]).argmax(1)
-                c_acc = float((pred == labels[keep]).float().mean())
-                b_acc = float((ev.logits(x[keep]).argmax(1) == labels[keep]).float().mean())
+                c_acc = classification_accuracy(pred, labels[keep])
+                b_acc = classification_accuracy(ev.logits(x[keep]), labels[keep])
                 r_acc = hungarian_accuracy(pred, labels[keep])
                 out[f"{s_name}->{t_name}/class_accuracy"] = c_acc
                 out[f"{s_name}->{t_name}/class_accuracy_baseline"] = b_acc

@@ -107,32 +107,25 @@ def summarize_seeds(table: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[st
         }
         seeds = sorted(runs)
         first = runs[seeds[0]]
-        if len(settings) > 1:
-            summary[base] = {
-                "method": first.get("method"),
-                "task": first.get("task"),
-                "seeds": seeds,
-                "metrics": {},
-                "mixed": sorted(map(str, settings)),
-            }
-            continue
-        stats: dict[str, dict[str, float]] = {}
-        for metric in first.get("headline", []):
-            values = [runs[s]["metrics"].get(metric) for s in seeds]
-            values = [float(v) for v in values if v is not None and math.isfinite(v)]
-            if len(values) < 2:
-                continue
-            stats[metric] = {
-                "mean": statistics.fmean(values),
-                "std": statistics.stdev(values),
-                "min": min(values),
-                "max": max(values),
-                "n": float(len(values)),
-            }
-        summary[base] = {
+        entry: dict[str, Any] = {
             "method": first.get("method"),
             "task": first.get("task"),
             "seeds": seeds,
-            "metrics": stats,
+            "metrics": {},
         }
+        summary[base] = entry
+        if len(settings) > 1:
+            entry["mixed"] = sorted(map(str, settings))
+            continue
+        for metric in first.get("headline", []):
+            values = [runs[s]["metrics"].get(metric) for s in seeds]
+            values = [float(v) for v in values if v is not None and math.isfinite(v)]
+            if len(values) >= 2:
+                entry["metrics"][metric] = {
+                    "mean": statistics.fmean(values),
+                    "std": statistics.stdev(values),
+                    "min": min(values),
+                    "max": max(values),
+                    "n": float(len(values)),
+                }
     return summary
