@@ -180,8 +180,11 @@ TINY = {
 }
 
 
-def tiny_overrides(method: str, **train) -> dict:
+def tiny_overrides(method: str, model: dict | None = None, **train) -> dict:
+    """Config overrides of `method` at the tiny test settings: `model` keys are merged over the
+    tiny model settings, keyword arguments over the tiny train settings."""
     base = {k: dict(v) for k, v in TINY[method].items()}
+    base["model"] = {**base.get("model", {}), **(model or {})}
     base["train"] = {
         "batch_size": 2,
         "progress": False,
@@ -202,13 +205,20 @@ def task_for(method: str) -> TaskData:
     return make_task(get_model_class(method).capabilities.data_kinds[0])
 
 
-def tiny_trainer(method: str, out, task: TaskData | None = None, **train):
-    """A Trainer of `method` at the tiny test settings (train keys as keyword overrides)."""
+def tiny_config(method: str, model: dict | None = None, **train):
+    """The resolved config of `method` at the tiny test settings (see `tiny_overrides`)."""
     from transynth.config import resolve_config
+
+    return resolve_config(method, overrides=tiny_overrides(method, model, **train))
+
+
+def tiny_trainer(
+    method: str, out, task: TaskData | None = None, model: dict | None = None, **train
+):
+    """A Trainer of `method` at the tiny test settings (see `tiny_overrides`)."""
     from transynth.training import Trainer
 
-    cfg = resolve_config(method, overrides=tiny_overrides(method, **train))
-    return Trainer(cfg, out, task=task or task_for(method))
+    return Trainer(tiny_config(method, model, **train), out, task=task or task_for(method))
 
 
 def fit_until_killed(trainer, monkeypatch, completed_steps: int) -> None:

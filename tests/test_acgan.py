@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import make_task, tiny_overrides
+from conftest import make_task, tiny_config, tiny_overrides
 from test_infogan import tiny_run
 
 import transynth
@@ -16,9 +16,7 @@ from transynth.registry import get_model_class
 
 
 def build(**model):
-    overrides = tiny_overrides("acgan")
-    overrides["model"].update(model)
-    cfg = resolve_config("acgan", overrides=overrides)
+    cfg = tiny_config("acgan", model)
     task = make_task("classes")
     return get_model_class("acgan")(cfg.model, task.domains, task.image_size).eval()
 

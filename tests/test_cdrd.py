@@ -7,28 +7,29 @@ import dataclasses
 
 import pytest
 import torch
-from conftest import make_task, tiny_overrides
+from conftest import make_task, tiny_config, tiny_trainer
 
 import transynth
 from transynth import cli
-from transynth.config import resolve_config
 from transynth.data.types import DomainInfo
 from transynth.registry import get_model_class
-from transynth.training import Trainer
 
 
 def build(method: str, task, **model):
-    overrides = tiny_overrides(method)
-    overrides["model"].update(model)
-    cfg = resolve_config(method, overrides=overrides)
+    cfg = tiny_config(method, model)
     return get_model_class(method)(cfg.model, task.domains, task.image_size)
 
 
 def trained(method: str, steps: int, tmp_path=None, batch_size: int = 2, **model):
-    overrides = tiny_overrides(method, steps=steps, batch_size=batch_size)
-    overrides["model"].update({"lr": 2e-3, **model})
-    cfg = resolve_config(method, overrides=overrides)
-    trainer = Trainer(cfg, tmp_path or "unused", task=make_task("unpaired"))
+    model = {"lr": 2e-3, **model}
+    trainer = tiny_trainer(
+        method,
+        tmp_path or "unused",
+        make_task("unpaired"),
+        model,
+        steps=steps,
+        batch_size=batch_size,
+    )
     if tmp_path is not None:
         trainer.fit()
         return trainer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TINY, make_task, tiny_overrides
+from conftest import make_task, tiny_config, tiny_overrides
 
 import transynth
 from transynth.config import resolve_config
@@ -13,9 +13,7 @@ from transynth.training import Trainer
 
 
 def config(**model):
-    overrides = tiny_overrides("dtn")
-    overrides["model"] = {**TINY["dtn"]["model"], **model}
-    return resolve_config("dtn", overrides=overrides)
+    return tiny_config("dtn", model)
 
 
 def test_dtn_is_one_way_and_refuses_btoa():

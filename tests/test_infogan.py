@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import make_task, tiny_overrides
+from conftest import make_task, tiny_config, tiny_overrides
 
 import transynth
 from transynth.cli import main
@@ -17,9 +17,7 @@ from transynth.training.checkpoint import save_checkpoint
 
 
 def build(**model):
-    overrides = tiny_overrides("infogan")
-    overrides["model"].update(model)
-    cfg = resolve_config("infogan", overrides=overrides)
+    cfg = tiny_config("infogan", model)
     task = make_task("classes")
     return get_model_class("infogan")(cfg.model, task.domains, task.image_size).eval()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TINY, task_for, tiny_overrides
+from conftest import TINY, task_for, tiny_config, tiny_overrides
 
 import transynth
 from transynth.config import resolve_config
@@ -100,13 +100,7 @@ def test_cyclegan_identity_is_skipped_across_channel_counts():
 
 
 def test_pix2pix_l1_only_ablation_skips_the_discriminator(paired_task):
-    cfg = resolve_config(
-        "pix2pix",
-        overrides={
-            **tiny_overrides("pix2pix"),
-            "model": {**TINY["pix2pix"]["model"], "lambda_gan": 0.0},
-        },
-    )
+    cfg = tiny_config("pix2pix", {"lambda_gan": 0.0})
     model = get_model_class("pix2pix")(cfg.model, paired_task.domains, 16)
     assert model.phases(0) == ("g",)
     assert set(model.step("g", batch_of(paired_task))) == {"l1"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import make_task, tiny_overrides
+from conftest import make_task, tiny_config, tiny_overrides
 
 from transynth.config import ConfigError, resolve_config
 from transynth.data.types import DomainInfo
@@ -22,9 +22,7 @@ ATTRS = ("colour_red", "colour_green", "colour_blue", "thick")
 
 
 def build(domains, size=16, **model):
-    over = tiny_overrides("stargan")
-    over["model"].update(model)
-    cfg = resolve_config("stargan", overrides=over)
+    cfg = tiny_config("stargan", model)
     return StarGAN(cfg.model, domains, size)
 
 
@@ -177,8 +175,7 @@ def test_mask_vector_training_alternates_datasets():
 
 
 def test_bad_datasets_option_is_a_config_error():
-    over = tiny_overrides("stargan")
-    over["model"]["datasets"] = "celeba=faces:a,b"
+    over = tiny_overrides("stargan", {"datasets": "celeba=faces:a,b"})
     with pytest.raises(ConfigError, match="KIND"):
         resolve_config("stargan", overrides=over)
     assert LabelSet.parse("r=domains:a, b").names == ("a", "b")

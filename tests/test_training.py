@@ -174,9 +174,8 @@ def test_load_restores_the_trained_weights(tmp_path):
 def test_training_reduces_the_objective(method):
     """A learning test: the reconstruction terms fall within a few dozen steps."""
     torch.manual_seed(0)
-    overrides = tiny_overrides(method, steps=40)
-    overrides["model"]["lr"] = 2e-3  # tiny networks: a larger step than the paper's to see it in 40
-    trainer = Trainer(resolve_config(method, overrides=overrides), "unused", task=task_for(method))
+    # tiny networks: a larger step than the paper's to see it in 40
+    trainer = tiny_trainer(method, "unused", model={"lr": 2e-3}, steps=40)
     history = objective_history(trainer, 40)
     assert sum(history[-5:]) / 5 < 0.6 * sum(history[:5]) / 5, history
 

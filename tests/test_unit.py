@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TINY, make_task, objective_history, tiny_overrides
+from conftest import TINY, make_task, objective_history, tiny_config, tiny_overrides
 
 import transynth
 from transynth.config import ConfigError, resolve_config
@@ -13,9 +13,7 @@ from transynth.registry import get_model_class
 
 
 def build(task, **model):
-    overrides = tiny_overrides("unit")
-    overrides["model"] = {**TINY["unit"]["model"], **model}
-    cfg = resolve_config("unit", overrides=overrides)
+    cfg = tiny_config("unit", model)
     return get_model_class("unit")(cfg.model, task.domains, task.image_size)
 
 

@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TINY, make_task, tiny_overrides
+from conftest import TINY, make_task, tiny_overrides, tiny_trainer
 
 import transynth
 from transynth.config import ConfigError, resolve_config
 from transynth.models.discogan import DiscoGenerator, auto_levels, feature_matching_loss
 from transynth.registry import get_model_class
-from transynth.training import Trainer
 
 
 def trainer_for(method, tmp_path, task=None, model=None, **train):
-    overrides = tiny_overrides(method, **train)
-    overrides["model"].update(model or {})
-    return Trainer(
-        resolve_config(method, overrides=overrides), tmp_path, task=task or make_task("unpaired")
-    )
+    return tiny_trainer(method, tmp_path, task or make_task("unpaired"), model, **train)
 
 
 def first_batch(trainer):
@@ -229,8 +224,7 @@ def test_comparison_table_has_the_unpaired_family():
 
 def test_cyclegan_unet_generator_option():
     task = make_task("unpaired", channels=(1, 3))
-    overrides = tiny_overrides("cyclegan")
-    overrides["model"] = {**TINY["cyclegan"]["model"], "generator": "unet", "num_downs": 4}
+    overrides = tiny_overrides("cyclegan", {"generator": "unet", "num_downs": 4})
     cfg = resolve_config("cyclegan", overrides=overrides)
     model = get_model_class("cyclegan")(cfg.model, task.domains, task.image_size)
     assert type(model.G_AB).__name__ == "UnetGenerator"

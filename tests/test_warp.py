@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import task_for, tiny_overrides
+from conftest import tiny_trainer
 
 from transynth.nn.warp import AffineWarp, WarpedGenerator
 
@@ -103,13 +103,9 @@ def test_the_warp_learns_to_undo_a_rescaling():
 def test_translators_with_the_warp_train_save_and_reload(method, tmp_path):
     import transynth
     from transynth.config import resolve_config
-    from transynth.training import Trainer
 
     assert resolve_config(method).model.warp == "none"  # off unless asked for
-    overrides = tiny_overrides(method, steps=3)
-    overrides["model"]["warp"] = "affine"
-    cfg = resolve_config(method, overrides=overrides)
-    trainer = Trainer(cfg, tmp_path / "run", task=task_for(method))
+    trainer = tiny_trainer(method, tmp_path / "run", model={"warp": "affine"}, steps=3)
     assert isinstance(trainer.model.G_AB, WarpedGenerator)
     assert isinstance(trainer.model.G_BA, WarpedGenerator)
     before = trainer.model.G_AB.warp.head_weight.detach().clone()
