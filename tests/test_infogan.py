@@ -10,7 +10,7 @@ import transynth
 from transynth.cli import main
 from transynth.config import ConfigError, resolve_config
 from transynth.eval.disentanglement import categorical_code_accuracy
-from transynth.models.infogan import Code, parse_codes
+from transynth.models.infogan_codes import Code, parse_codes
 from transynth.registry import get_model_class
 from transynth.training import Trainer
 from transynth.training.checkpoint import save_checkpoint
