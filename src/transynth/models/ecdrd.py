@@ -1,8 +1,8 @@
 """E-CDRD: CDRD extended with encoders, for cross-domain translation with a chosen attribute.
 
 Liu, Yeh, Fu, Wang, Chiu, Wang. "Detach and Adapt: Learning Cross-Domain Disentangled Deep
-Representation." CVPR 2018, Section 3.2. Everything of CDRD (:mod:`transynth.models.cdrd`: the
-networks, L_GAN, L_cls, the cross-domain classification and its source-only baseline) plus the
+Representation." CVPR 2018 (its extended model). Everything of CDRD (:mod:`transynth.models.cdrd`:
+the networks, L_GAN, L_cls, the cross-domain classification and its source-only baseline) plus the
 encoders E_S, E_T (domain-specific low-level, ``E_S``/``E_T``) and the shared E_C (``E_C``) giving
 q(z | x) = N(mu, sigma^2): z = E_C(E_S(X_S)), reparameterised. Its VAE loss (``rec_feat_*``,
 ``rec_pix_*``, ``kl_*``) reconstructs X_S through G_S(G_C(z, l_S)) and X_T through G_T(G_C(z,
