@@ -23,7 +23,6 @@ import torch
 
 import transynth
 from transynth.data.domains import load_domain
-from transynth.models.base import match_channels
 
 
 @torch.no_grad()
@@ -36,14 +35,10 @@ def head_paths(run: str) -> dict[str, float]:
         return float((logits.argmax(1).cpu() == y).float().mean())
 
     # The method's own readers (they match channels and size to the layers they feed).
-    if hasattr(model, "_source_only_logits"):  # CDRD, E-CDRD
-        baseline = model._source_only_logits(x)
-    else:  # UNIT: the baseline network S reads source-channel images
-        baseline = model.S(match_channels(x, model.domains[0].channels))
     return {
         "head_through_D_T": accuracy(model.classify(x, 1)),
         "head_through_D_S": accuracy(model.classify(x, 0)),
-        "source_only": accuracy(baseline),
+        "source_only": accuracy(model.source_only_logits(x)),
     }
 
 

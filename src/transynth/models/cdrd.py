@@ -87,7 +87,12 @@ from torch import nn
 
 from transynth.capabilities import Capabilities
 from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph
-from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
+from transynth.losses import (
+    GAN_MODES,
+    discriminator_loss,
+    generator_loss,
+    labelled_cross_entropy,
+)
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
 from transynth.nn import init_weights
 from transynth.nn.augment import geometric_jitter
@@ -165,14 +170,6 @@ class CDRDConfig:
         _check(self.lr > 0, "model.lr", self.lr, "a learning rate > 0")
         _check(self.invert_steps >= 0, "model.invert_steps", self.invert_steps, "an integer >= 0")
         _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
-
-
-def _ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy in float32 over the items with a label (>= 0); 0 when there are none."""
-    keep = labels >= 0
-    if not bool(keep.any()):
-        return logits.float().sum() * 0.0
-    return F.cross_entropy(logits.float()[keep], labels[keep])
 
 
 def _resize(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
@@ -298,7 +295,7 @@ class CDRD(Method):
             return self.d_step(batch)
         if phase == "src" and self.config.source_only:
             x_s = geometric_jitter(batch["A"]) if self.config.source_augment else batch["A"]
-            return {"cls_S": _ce(self.C_src(x_s), batch["label_A"])}
+            return {"cls_S": labelled_cross_entropy(self.C_src(x_s), batch["label_A"])}
         raise ValueError(f"{self.name} has phases {', '.join(self.phases(0))}, not {phase!r}")
 
     def _generated(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -318,8 +315,9 @@ class CDRD(Method):
         return {
             "gan_S": generator_loss(c.gan_mode, adv_s),
             "gan_T": generator_loss(c.gan_mode, adv_t),
-            "cls_fake_S": half * _ce(cls_s, fakes["label_S"]),  # L_cls^S, generated part
-            "cls_fake_T": half * _ce(cls_t, fakes["label_T"]),  # L_cls^T (InfoGAN-style)
+            # L_cls^S on the generated source images, L_cls^T (InfoGAN-style) on the targets
+            "cls_fake_S": half * labelled_cross_entropy(cls_s, fakes["label_S"]),
+            "cls_fake_T": half * labelled_cross_entropy(cls_t, fakes["label_T"]),
         }
 
     def d_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -348,9 +346,10 @@ class CDRD(Method):
             "fake_S": 0.5 * fake_s,
             "real_T": 0.5 * real_t,
             "fake_T": 0.5 * fake_t,
-            "cls_real_S": half * _ce(cls_rs, batch["label_A"]),  # L_cls^S on labelled sources
-            "cls_fake_S": half * _ce(cls_fs, fakes["label_S"]),
-            "cls_fake_T": half * _ce(cls_ft, fakes["label_T"]),
+            # L_cls^S on labelled sources
+            "cls_real_S": half * labelled_cross_entropy(cls_rs, batch["label_A"]),
+            "cls_fake_S": half * labelled_cross_entropy(cls_fs, fakes["label_S"]),
+            "cls_fake_T": half * labelled_cross_entropy(cls_ft, fakes["label_T"]),
         }
 
     # ---- inference ---------------------------------------------------------------------------
@@ -496,7 +495,7 @@ class CDRD(Method):
                 )
                 if self.config.source_only:
                     src_only = evaluate_domain_adaptation(
-                        self._source_only_logits, self._source_only_logits, task
+                        self.source_only_logits, self.source_only_logits, task
                     )
                     out.update({f"source_only/{k}": v for k, v in src_only.items()})
                 out.update(self._joint_metrics(task))
@@ -505,7 +504,8 @@ class CDRD(Method):
             self.train(was_training)
         return out
 
-    def _source_only_logits(self, x: torch.Tensor) -> torch.Tensor:
+    def source_only_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The same-run source-only baseline C_src's class logits for images of either domain."""
         x = match_channels(x.to(self.device, torch.float32), self.domains[0].channels)
         return self.C_src(_resize(x, (self.image_size, self.image_size)))
 

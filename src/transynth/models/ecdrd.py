@@ -33,9 +33,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transynth.losses import generator_loss
+from transynth.losses import generator_loss, labelled_cross_entropy
 from transynth.models.base import columns_grid
-from transynth.models.cdrd import CDRD, CDRDConfig, _ce
+from transynth.models.cdrd import CDRD, CDRDConfig
 from transynth.nn.cdrd_nets import LatentHead
 from transynth.registry import register_model
 
@@ -87,16 +87,21 @@ class ECDRD(CDRD):
         """(mu, logvar) of q(z | x) = E_C(E_S(x)) or E_C(E_T(x))."""
         return self.E_C((self.E_S if domain == 0 else self.E_T)(x))
 
+    @torch.no_grad()
+    def _attributes(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(l_S, l^_T): each source's label where it has one, else the attribute D reads in it,
+        and the attribute D reads in each target image (targets have no labels)."""
+        pred_s = self.discriminate(batch["A"], 0)[1].argmax(1)
+        pred_t = self.discriminate(batch["B"], 1)[1].argmax(1)
+        return torch.where(batch["label_A"] >= 0, batch["label_A"], pred_s), pred_t
+
     def _latent(self, x: torch.Tensor, labels: torch.Tensor, domain: int) -> torch.Tensor:
         return self.encode(x, domain)[0]  # the posterior mean
 
     def g_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         c = self.config
         real_s, real_t = batch["A"], batch["B"]
-        with torch.no_grad():  # the attribute D sees in each real image (targets: no labels)
-            pred_s = self.discriminate(real_s, 0)[1].argmax(1)
-            pred_t = self.discriminate(real_t, 1)[1].argmax(1)
-        l_s = torch.where(batch["label_A"] >= 0, batch["label_A"], pred_s)
+        l_s, pred_t = self._attributes(batch)
         mu_s, lv_s = self.encode(real_s, 0)
         mu_t, lv_t = self.encode(real_t, 1)
         z_s = mu_s + torch.randn_like(mu_s) * (0.5 * lv_s).exp()
@@ -122,7 +127,7 @@ class ECDRD(CDRD):
             {
                 "gan_trans_S": w * generator_loss(c.gan_mode, adv_ts),
                 "gan_trans_T": w * generator_loss(c.gan_mode, adv_st),
-                "cls_trans_T": w * 0.5 * c.lambda_cls * _ce(cls_st, l_s),
+                "cls_trans_T": w * 0.5 * c.lambda_cls * labelled_cross_entropy(cls_st, l_s),
                 "rec_feat_S": c.lambda_rec
                 * F.mse_loss(feat(rec_s, 0)[2].float(), feat(real_s, 0)[2].float().detach()),
                 "rec_feat_T": c.lambda_rec
@@ -141,9 +146,7 @@ class ECDRD(CDRD):
             return fakes
         # A D phase without a preceding G phase: noise samples and translations, no gradients.
         real_s, real_t = batch["A"], batch["B"]
-        pred_t = self.discriminate(real_t, 1)[1].argmax(1)
-        pred_s = self.discriminate(real_s, 0)[1].argmax(1)
-        l_s = torch.where(batch["label_A"] >= 0, batch["label_A"], pred_s)
+        l_s, pred_t = self._attributes(batch)
         return {
             "S": torch.cat([fakes["S"], self._render(self.encode(real_t, 1)[0], pred_t, 0)]),
             "T": torch.cat([fakes["T"], self._render(self.encode(real_s, 0)[0], l_s, 1)]),

@@ -536,6 +536,13 @@ class UNIT(Method):
             ]
         )
 
+    def source_only_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The same-run source-only baseline S's class logits for images of either domain."""
+        if "S" not in self.network_names:
+            raise ValueError("this UNIT has no source-only baseline (model.source_only_baseline)")
+        ch = self.domains[0].channels
+        return self._batched(lambda b: self.S(match_channels(b, ch)), x)
+
     def _batched(self, fn: Any, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         dev = self.device
         return torch.cat(
@@ -576,12 +583,9 @@ class UNIT(Method):
                 )
                 metrics["via_translation/target_test_accuracy"] = via["target_test_accuracy"]
                 if "S" in self.network_names:
-                    ch = self.domains[0].channels
-
-                    def baseline(x: torch.Tensor) -> torch.Tensor:
-                        return self._batched(lambda b: self.S(match_channels(b, ch)), x)
-
-                    base = evaluate_domain_adaptation(baseline, baseline, task)
+                    base = evaluate_domain_adaptation(
+                        self.source_only_logits, self.source_only_logits, task
+                    )
                     metrics.update({f"source_only/{k}": v for k, v in base.items()})
         finally:
             self.train(was_training)
