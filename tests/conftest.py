@@ -132,70 +132,21 @@ def unpaired_task() -> TaskData:
     return make_task("unpaired")
 
 
-# Tiny settings per method so every test runs in a fraction of a second.
-TINY = {
-    "pix2pix": {"model": {"ngf": 4, "ndf": 4, "num_downs": 4, "d_layers": 1}},
-    "cyclegan": {"model": {"ngf": 4, "ndf": 4, "n_blocks": 1, "d_layers": 1, "pool_size": 4}},
-    "dualgan": {"model": {"ngf": 4, "ndf": 4, "num_downs": 4, "d_layers": 1, "n_critic": 2}},
-    # discogan: no GAN curriculum, so the 40-step learning test sees the reconstruction weight 0.5
-    "discogan": {"model": {"ngf": 4, "ndf": 4, "curriculum_steps": 0}},
-    "unit": {
-        "model": {
-            "ngf": 4,
-            "ndf": 4,
-            "n_down": 2,
-            "n_res": 1,
-            "shared_layers": 2,
-            "norm": "batch",
-            "d_layers": 2,
-            "d_shared_layers": 1,
-            "dropout": 0.2,
-        }
-    },
-    # dtn: f_pretrain_steps 0 so that every step trains g (the learning test watches g/tid);
-    # tests/test_dtn.py covers the f phase and its hand-over.
-    "dtn": {"model": {"f_width": 4, "feature_dim": 8, "ngf": 4, "ndf": 4, "f_pretrain_steps": 0}},
-    # infogan/acgan: more fakes than the 2 real images (batch norm over 2 samples is degenerate)
-    # and a wider init, so that G and Q/D agree on the codes/classes within the 40-step test
-    "infogan": {
-        "model": {
-            **{"ngf": 8, "ndf": 8, "g_fc": 32, "d_fc": 32, "q_fc": 16, "noise_dim": 8},
-            **{"fake_batch": 64, "lr_g": 5e-3, "init_gain": 0.1},
-        }
-    },
-    "acgan": {
-        "model": {
-            **{"ngf": 8, "ndf": 8, "g_fc": 32, "d_fc": 32, "noise_dim": 8},
-            **{"fake_batch": 32, "dropout": 0.0, "init_gain": 0.1},
-        }
-    },
-    # stargan: n_critic 1 so that phases(0) holds both phases (the paper's 5 is tested apart)
-    "stargan": {"model": {"ngf": 4, "ndf": 4, "n_blocks": 1, "d_layers": 2, "n_critic": 1}},
-    "cdrd": {
-        "model": {"ngf": 4, "d_conv1": 4, "d_conv2": 8, "d_conv3": 16, "emb_dim": 16, "z_dim": 8}
-    },
-    "ecdrd": {
-        "model": {"ngf": 4, "d_conv1": 4, "d_conv2": 8, "d_conv3": 16, "emb_dim": 16, "z_dim": 8}
-    },
-}
+def tiny_settings(method: str) -> dict:
+    """The sections of `method`'s tiny preset (configs/<method>/tiny.yaml) as overrides."""
+    from transynth.config import preset_path, read_yaml
+
+    layer = read_yaml(preset_path(method, "tiny"))
+    return {k: dict(v or {}) for k, v in layer.items() if k != "extends"}
 
 
 def tiny_overrides(method: str, model: dict | None = None, **train) -> dict:
-    """Config overrides of `method` at the tiny test settings: `model` keys are merged over the
-    tiny model settings, keyword arguments over the tiny train settings."""
-    base = {k: dict(v) for k, v in TINY[method].items()}
+    """Config overrides of `method` at the tiny test settings (its ``tiny`` preset): `model`
+    keys are merged over the tiny model settings, keyword arguments over the tiny train
+    settings."""
+    base = tiny_settings(method)
     base["model"] = {**base.get("model", {}), **(model or {})}
-    base["train"] = {
-        "batch_size": 2,
-        "progress": False,
-        "tensorboard": False,
-        "evaluate": False,
-        "log_every": 1,
-        "sample_every": 1000,
-        "checkpoint_every": 1000,
-        **train,
-    }
-    base["data"] = {"image_size": 16}
+    base["train"] = {**base.get("train", {}), **train}
     return base
 
 

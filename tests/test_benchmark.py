@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from transynth.eval import benchmark as bm
+from transynth.benchmark import runner as bm
 
 
 def test_suites_select_entries_and_unknown_names_are_listed():

@@ -107,7 +107,14 @@ def test_train_then_translate_then_evaluate(tmp_path, capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert "AtoB/translation_accuracy  0.5000  [0.4038, 0.5962]" in printed
     assert "AtoB/fid                   2.0000\n" in printed  # not an accuracy: no interval
-    assert json.loads((run / "metrics.json").read_text()) == {"step": 3, "metrics": fake}
+    assert json.loads((run / "metrics.json").read_text()) == {
+        "step": 3,
+        "metrics": fake,
+        "amp": None,  # trained with train.amp=auto and no metrics.json of its own to say which
+        "checkpoint": "final",
+        "task": "mnist2uci",
+        "evaluated_by": "transynth evaluate",
+    }
 
 
 def test_console_script_entry_point_runs():

@@ -14,13 +14,16 @@ from torch import nn
 import transynth
 from transynth.cli import main
 from transynth.export import ExportError, ExportSpec, export_spec
+from transynth.registry import get_model_class
 
+# Every method whose translation is a graph (CDRD translates by optimising a latent code: its
+# translation_export_blocker says so, and it exports only its sampler).
 TRANSLATORS = [
     m
     for m in transynth.list_models()
-    if transynth.registry.get_model_class(m).capabilities.translates and m != "cdrd"
+    if get_model_class(m).capabilities.translates
+    and get_model_class(m).translation_export_blocker is None
 ]
-SAMPLERS = ["acgan", "infogan", "cdrd", "ecdrd"]
 
 
 def _loaded(path):

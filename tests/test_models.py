@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TINY, task_for, tiny_config, tiny_overrides
+from conftest import task_for, tiny_config, tiny_overrides, tiny_settings
 
 import transynth
 from transynth.config import resolve_config
@@ -23,8 +23,13 @@ def batch_of(task, n: int = 2) -> dict[str, torch.Tensor]:
     return torch.utils.data.default_collate(items)
 
 
-def test_every_method_has_tiny_settings():
-    assert set(transynth.list_models()) <= set(TINY), "add tiny test settings for new methods"
+@pytest.mark.parametrize("method", transynth.list_models())
+def test_every_method_has_its_presets(method):
+    from transynth.config import PRESETS, preset_path
+
+    for preset in PRESETS:  # configs/<method>/{cpu,paper,tiny}.yaml
+        assert preset_path(method, preset).is_file()
+    assert tiny_settings(method)["model"], f"{method}'s tiny preset sets no network sizes"
 
 
 @pytest.mark.parametrize("method", transynth.list_models())

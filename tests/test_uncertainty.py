@@ -99,7 +99,7 @@ def test_runs_of_one_name_with_different_settings_are_not_pooled():
 
 
 def test_the_benchmark_table_says_when_seeds_were_not_pooled():
-    from transynth.eval.benchmark import render_markdown
+    from transynth.benchmark.tables import render_markdown
 
     table = {"x": _result(0.9), "x-seed1": _result(0.8, steps=20)}
     for result in table.values():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TINY, make_task, objective_history, tiny_config, tiny_overrides
+from conftest import make_task, objective_history, tiny_config, tiny_overrides, tiny_settings
 
 import transynth
 from transynth.config import ConfigError, resolve_config
@@ -61,7 +61,7 @@ def test_discriminators_share_their_high_level_layers():
     task = make_task("unpaired")
     model = build(task)
     assert model.D_A[0] is not model.D_B[0]
-    assert len(model.D_shared.trunk) == TINY["unit"]["model"]["d_shared_layers"]
+    assert len(model.D_shared.trunk) == tiny_settings("unit")["model"]["d_shared_layers"]
     # the classifier of either domain ends in the same trunk and class head
     model.zero_grad(set_to_none=True)
     model.classify(torch.rand(2, 1, 16, 16), "B").sum().backward()

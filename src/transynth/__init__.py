@@ -6,7 +6,7 @@ one library: ``transynth.train``, ``transynth.load(run).translate(images)`` (``.
 ``transynth.models_table()``.
 """
 
-from transynth.api import create_model, list_models, load, models_table, train
+from transynth.api import create_model, evaluate, list_models, load, models_table, train
 from transynth.config import ConfigError, RunConfig, resolve_config
 from transynth.registry import register_model
 
@@ -16,6 +16,7 @@ __all__ = [
     "ConfigError",
     "RunConfig",
     "create_model",
+    "evaluate",
     "list_models",
     "load",
     "models_table",

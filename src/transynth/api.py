@@ -17,12 +17,9 @@ from transynth.config import ConfigError, RunConfig, config_from_dict, resolve_c
 from transynth.data.types import DomainInfo
 from transynth.models.base import Method
 from transynth.registry import get_model_class, list_models
-from transynth.training.checkpoint import (
-    CheckpointError,
-    checkpoint_domains,
-    load_weights,
-    read_checkpoint,
-)
+from transynth.runfolder import MetricsRecord, RunFolder
+from transynth.training.checkpoint import checkpoint_domains, load_weights, read_checkpoint
+from transynth.training.trainer import task_of
 
 
 def create_model(
@@ -85,29 +82,6 @@ def train(
     return fit_with_restarts(cfg, out)
 
 
-CHECKPOINT_CHOICES = ("final", "best", "last")
-
-
-def _checkpoint_path(path: Path, checkpoint: str) -> Path:
-    if path.is_file():
-        return path
-    if checkpoint not in CHECKPOINT_CHOICES:
-        raise ValueError(f"checkpoint={checkpoint!r}; accepted: {', '.join(CHECKPOINT_CHOICES)}")
-    candidates = {
-        # final: the weights at the end of training, else the latest resumable checkpoint
-        "final": [path / "model.safetensors", path / "checkpoints" / "last.safetensors"],
-        "best": [path / "best.safetensors"],
-        "last": [path / "checkpoints" / "last.safetensors"],
-    }[checkpoint]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise CheckpointError(
-        f"{path} is neither a checkpoint file nor a run folder holding "
-        + " or ".join(str(c.relative_to(path)) for c in candidates)
-    )
-
-
 def load(
     path: str | Path, device: str | torch.device = "cpu", *, checkpoint: str = "final"
 ) -> Method:
@@ -122,10 +96,11 @@ def load(
             `train.best_metric` is a ``raw/`` metric) and "last" the live weights; "final" of
             an unfinished run falls back to "last".
 
-    Loading reads safetensors only (no pickle). The run's config is attached as `.run_config`
-    and the step the weights were saved at as `.trained_steps`.
+    Loading reads safetensors only (no pickle). The returned method's ``run_config`` is the
+    run's config and ``trained_steps`` the step the weights were saved at.
     """
-    ckpt = _checkpoint_path(Path(path), checkpoint)
+    path = Path(path)
+    ckpt = path if path.is_file() else RunFolder(path).weights_for(checkpoint)
     tensors, meta = read_checkpoint(ckpt)
     cfg = config_from_dict(json.loads(meta["config"]))
     model = get_model_class(cfg.method)(
@@ -137,9 +112,60 @@ def load(
     return model.to(device).eval()
 
 
+def evaluate(
+    run: str | Path,
+    data: str | None = None,
+    *,
+    checkpoint: str = "final",
+    write: bool = True,
+) -> dict[str, float]:
+    """Held-out metrics of a trained run (the protocols its method declares).
+
+    Args:
+        run: a run folder (or a checkpoint file: then nothing is written).
+        data: another embedded task or folder to evaluate on; default: the training task.
+        checkpoint: which weights of a run folder (see :func:`load`).
+        write: write the run folder's ``metrics.json`` (its one schema, see
+            :class:`transynth.runfolder.MetricsRecord`).
+    """
+    model = load(run, checkpoint=checkpoint)
+    cfg = model.run_config
+    task = task_of(cfg if data is None else cfg.replace("data", task=str(data)))
+    metrics = model.evaluate(task)
+    folder = RunFolder(run)
+    if write and folder.path.is_dir():
+        previous = folder.read_metrics() if folder.metrics.is_file() else None
+        folder.write_metrics(
+            MetricsRecord(
+                step=int(model.trained_steps or 0),
+                metrics=metrics,
+                amp=_trained_amp(previous, cfg),
+                checkpoint=checkpoint,
+                task=task.name,
+                evaluated_by="transynth evaluate",
+            )
+        )
+    return metrics
+
+
+def _trained_amp(previous: MetricsRecord | None, cfg: RunConfig) -> str | None:
+    """The precision a run trained in: recorded by its trainer, or set explicitly."""
+    if previous is not None and previous.amp:
+        return previous.amp
+    return cfg.train.amp if cfg.train.amp != "auto" else None
+
+
 def models_table() -> str:
     """The lecture's comparison table for every registered method."""
     return comparison_table({name: get_model_class(name).capabilities for name in list_models()})
 
 
-__all__ = ["create_model", "default_run_dir", "list_models", "load", "models_table", "train"]
+__all__ = [
+    "create_model",
+    "default_run_dir",
+    "evaluate",
+    "list_models",
+    "load",
+    "models_table",
+    "train",
+]

@@ -175,35 +175,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import json
-
     import transynth
-    from transynth.data import build_task
-    from transynth.training.checkpoint import atomic_write_text
+    from transynth.eval.uncertainty import accuracy_interval
 
     if args.inception_weights:  # read by every evaluation that reports Inception FID/KID
         from transynth.eval.inception import ENV_VAR, load_inception
 
         load_inception(args.inception_weights)  # fail early, naming the file
         os.environ[ENV_VAR] = args.inception_weights
-    model = transynth.load(args.run, checkpoint=args.checkpoint)
-    cfg = model.run_config
-    task = build_task(
-        args.data or cfg.data.task,
-        cfg.data.image_size,
-        layout=cfg.data.layout,
-        seed=cfg.train.seed,
-        channels=cfg.data.channels,
-    )
-    metrics = model.evaluate(task)
-    run = Path(args.run)
-    if run.is_dir():
-        atomic_write_text(
-            run / "metrics.json",
-            json.dumps({"step": model.trained_steps, "metrics": metrics}, indent=2),
-        )
-    from transynth.eval.uncertainty import accuracy_interval
-
+    metrics = transynth.evaluate(args.run, args.data, checkpoint=args.checkpoint)
     width = max(map(len, metrics), default=0)
     for key, value in metrics.items():
         interval = accuracy_interval(key, metrics)  # 95% Wilson, where the count is known
@@ -213,7 +193,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from transynth.eval.benchmark import results_file, run_benchmark, write_tables
+    from transynth.benchmark.runner import results_file, run_benchmark, write_tables
 
     if args.tables_only:
         results = results_file(args.out, args.results)
@@ -387,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from transynth.config import ConfigError
+    from transynth.runfolder import RunFolderError
     from transynth.training import TrainingDiverged
     from transynth.training.checkpoint import CheckpointError
 
@@ -408,7 +389,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             return cmd_train(args, extra)
         return handlers[args.command](args)
-    except (ConfigError, CheckpointError, TrainingDiverged, FileNotFoundError, ValueError) as err:
+    except (
+        ConfigError,
+        CheckpointError,
+        RunFolderError,
+        TrainingDiverged,
+        FileNotFoundError,
+        ValueError,
+    ) as err:
         print(f"transynth: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -313,12 +313,12 @@ def _contract(
     outputs = [
         {"name": name, **spec.contract.get("outputs", {}).get(name, {})} for name in spec.outputs
     ]
-    cfg = getattr(method, "run_config", None)
+    cfg = method.run_config
     return {
         "format": fmt,
         "method": method.name,
         "task": cfg.data.task if cfg is not None else None,
-        "trained_steps": getattr(method, "trained_steps", None),
+        "trained_steps": method.trained_steps,
         "image_size": size,
         **{k: v for k, v in spec.contract.items() if k not in ("inputs", "outputs")},
         "inputs": inputs,

@@ -1,47 +1,74 @@
-"""Name -> class registry for methods (timm's `@register_model` pattern).
+"""Name -> class lookup of methods: the built-in ones and those of other packages.
 
-An unknown name is an error that lists the known ones; it never prints and continues.
+A method registers itself with ``@register_model`` (:mod:`transynth.models.registration`).
+Looking a name up first imports the built-in methods (every module of :mod:`transynth.models`)
+and the method modules of other packages, named either by an entry point in the group
+``transynth.methods`` of an installed distribution or in the environment variable
+``TRANSYNTH_METHODS`` (module names separated by commas). An unknown name is an error that lists
+the known ones; it never prints and continues.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+import importlib
+import os
+import pkgutil
+from importlib import metadata
 
-T = TypeVar("T", bound=type)
+from transynth.models.registration import REGISTERED, register_model
 
-_MODELS: dict[str, type] = {}
+ENTRY_POINT_GROUP = "transynth.methods"
+ENV_VAR = "TRANSYNTH_METHODS"
 
-
-def register_model(name: str) -> Callable[[T], T]:
-    """Class decorator: make a method available to `create_model`, the CLI and the tests."""
-
-    def wrap(cls: T) -> T:
-        if name in _MODELS and _MODELS[name] is not cls:
-            raise ValueError(f"method {name!r} is registered twice ({_MODELS[name]} and {cls})")
-        cls.name = name
-        _MODELS[name] = cls
-        return cls
-
-    return wrap
+_loaded: set[str] = set()
 
 
-def _import_builtin_models() -> None:
-    # Importing the package registers every built-in method (each file applies the decorator).
-    import transynth.models  # noqa: F401
+def _plugin_modules() -> list[tuple[str, str]]:
+    """(module name, where it was named) of every method module outside transynth."""
+    found = [
+        (ep.value.split(":", 1)[0], f"entry point {ep.name!r} of group {ENTRY_POINT_GROUP}")
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)
+    ]
+    env = os.environ.get(ENV_VAR, "")
+    found += [(m.strip(), f"${ENV_VAR}") for m in env.split(",") if m.strip()]
+    return found
+
+
+def load_methods() -> None:
+    """Import the built-in methods and the method modules of other packages (once each)."""
+    import transynth.models
+
+    builtin = [
+        (f"transynth.models.{m.name}", "transynth")
+        for m in pkgutil.iter_modules(transynth.models.__path__)
+        if not m.name.startswith("_")
+    ]
+    for module, origin in builtin + _plugin_modules():
+        if module in _loaded:
+            continue
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            raise ValueError(
+                f"cannot import method module {module!r} named by {origin}: {err}"
+            ) from err
+        _loaded.add(module)
 
 
 def get_model_class(name: str) -> type:
     """The class registered under `name`; ValueError listing the known names otherwise."""
-    _import_builtin_models()
+    load_methods()
     try:
-        return _MODELS[name]
+        return REGISTERED[name]
     except KeyError:
-        known = ", ".join(sorted(_MODELS)) or "(none)"
+        known = ", ".join(sorted(REGISTERED)) or "(none)"
         raise ValueError(f"unknown method {name!r}; known methods: {known}") from None
 
 
 def list_models() -> list[str]:
     """Names of all registered methods, sorted."""
-    _import_builtin_models()
-    return sorted(_MODELS)
+    load_methods()
+    return sorted(REGISTERED)
+
+
+__all__ = ["ENTRY_POINT_GROUP", "ENV_VAR", "get_model_class", "list_models", "register_model"]

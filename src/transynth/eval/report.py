@@ -21,6 +21,7 @@ import yaml
 
 from transynth.eval.uncertainty import accuracy_interval
 from transynth.fileio import atomic_write_text
+from transynth.runfolder import RunFolder
 
 __all__ = ["write_report"]
 
@@ -45,7 +46,7 @@ def _png_data_uri(data: bytes) -> str:
 
 
 def _read_config(run_dir: pathlib.Path) -> tuple[str | None, dict[str, Any]]:
-    path = run_dir / "config.yaml"
+    path = RunFolder(run_dir).config
     if not path.is_file():
         return None, {}
     text = path.read_text(encoding="utf-8", errors="replace")
@@ -70,7 +71,7 @@ def _find_name(config: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 
 
 def _read_log(run_dir: pathlib.Path) -> list[dict[str, Any]]:
-    path = run_dir / "log.jsonl"
+    path = RunFolder(run_dir).log
     if not path.is_file():
         return []
     records = []
@@ -133,7 +134,7 @@ def _plot_curves(groups: dict[str, dict[str, list[tuple[float, float]]]]) -> byt
 
 def _sample_grids(run_dir: pathlib.Path) -> list[tuple[int, pathlib.Path]]:
     """At most MAX_SAMPLE_GRIDS (step, path) in step order, evenly spaced, always the last."""
-    folder = run_dir / "samples"
+    folder = RunFolder(run_dir).samples
     if not folder.is_dir():
         return []
     found = []
@@ -159,7 +160,7 @@ def _interval_text(name: str, values: dict[str, Any]) -> str:
 
 
 def _read_metrics(run_dir: pathlib.Path) -> tuple[Any, dict[str, Any]] | None:
-    path = run_dir / "metrics.json"
+    path = RunFolder(run_dir).metrics
     if not path.is_file():
         return None
     try:
@@ -256,7 +257,8 @@ def write_report(run_dir: pathlib.Path | str) -> pathlib.Path:
                 f"<figcaption>step {step}</figcaption></figure>"
             )
 
-    figures = sorted((run_dir / "figures").glob("*.png")) if (run_dir / "figures").is_dir() else []
+    folder = RunFolder(run_dir).figures
+    figures = sorted(folder.glob("*.png")) if folder.is_dir() else []
     if figures:
         parts.append("<h2>Figures</h2>")
         for path in figures:
@@ -277,6 +279,6 @@ def write_report(run_dir: pathlib.Path | str) -> pathlib.Path:
         parts.append(f"<pre>{esc(config_text)}</pre>")
 
     parts.append("</body></html>\n")
-    out = run_dir / "report.html"
+    out = RunFolder(run_dir).report
     _write_atomic(out, "\n".join(parts))
     return out

@@ -1,16 +1,11 @@
-"""Every built-in method; importing this package registers them.
+"""The built-in methods, one module per paper.
 
-Each method lives in its own module here and registers itself with ``@register_model``; every
-module of this package is imported, so adding a method needs no edit of a shared list.
+Each method module registers itself with ``@register_model``, and
+:func:`transynth.registry.load_methods` imports every module of this package, so adding a
+method needs no edit of a shared list.
 """
 
-import importlib
-import pkgutil
-
 from transynth.models.base import Method, OptimizerSpec
+from transynth.models.registration import register_model
 
-for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-    if _module != "base" and not _module.startswith("_"):
-        importlib.import_module(f"{__name__}.{_module}")
-
-__all__ = ["Method", "OptimizerSpec"]
+__all__ = ["Method", "OptimizerSpec", "register_model"]

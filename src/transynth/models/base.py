@@ -32,6 +32,7 @@ from transynth.export import (
     TranslationGraph,
     export_spec,
 )
+from transynth.runconfig import RunConfig
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -84,6 +85,10 @@ class Method(nn.Module):
         #: The training step being run; set by the trainer before each step so that schedules
         #: inside a method (loss-weight ramps) are pure functions of it.
         self.global_step = 0
+        #: Set by :func:`transynth.load`: the config of the run the weights come from, and the
+        #: training step they were saved at (None for a method that was not loaded).
+        self.run_config: RunConfig | None = None
+        self.trained_steps: int | None = None
 
     # ---- the training protocol -------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimizerSpec]:

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from transynth.runfolder import RunFolder
 
 
 class RunLogger:
     """Appends one JSON object per logged step to log.jsonl (and scalars to TensorBoard)."""
 
-    def __init__(self, run_dir: Path, tensorboard: bool = True) -> None:
-        self.path = run_dir / "log.jsonl"
+    def __init__(self, folder: RunFolder, tensorboard: bool = True) -> None:
+        self.path = folder.log
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tb = None
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self._tb = SummaryWriter(str(run_dir / "tensorboard"))
+                self._tb = SummaryWriter(str(folder.tensorboard))
             except ImportError:  # TensorBoard is optional
                 self._tb = None
 

@@ -28,10 +28,9 @@ import torch.distributed as dist
 from transynth.config import ConfigError, RunConfig
 from transynth.data import TaskData
 from transynth.fileio import atomic_write_text
+from transynth.runfolder import RunFolder
 from transynth.training import distributed as D
-from transynth.training.trainer import CHECKPOINT, Trainer, resolve_device, task_of
-
-RECORD = "restarts.json"
+from transynth.training.trainer import Trainer, resolve_device, task_of
 
 
 def with_seed(config: RunConfig, seed: int) -> RunConfig:
@@ -85,8 +84,9 @@ def fit_with_restarts(config: RunConfig, run_dir: str | Path, task: TaskData | N
     run_dir = Path(run_dir)
     task = task or task_of(config)  # one task (and folder split) for every candidate
     info = D.init_distributed(resolve_device(tc.device).type)
-    record_path = run_dir / RECORD
-    if (run_dir / CHECKPOINT).exists() and not record_path.exists():
+    folder = RunFolder(run_dir)
+    record_path = folder.restarts_record
+    if folder.checkpoint.exists() and not record_path.exists():
         raise ConfigError(
             f"{run_dir} holds a run trained without train.restarts; resume it without them or "
             "choose a new --out folder (its checkpoint would be replaced by a candidate's)"
@@ -95,7 +95,7 @@ def fit_with_restarts(config: RunConfig, run_dir: str | Path, task: TaskData | N
     for seed in record["seeds"]:
         if "chosen" in record or str(seed) in record["candidates"]:
             continue
-        trainer = Trainer(with_seed(config, seed), _candidate_dir(run_dir, seed), task)
+        trainer = Trainer(with_seed(config, seed), folder.restart(seed).path, task)
         trainer.fit(until=tc.restart_steps)
         metrics = _share(trainer.score() if info.is_main else None, info.enabled)
         if tc.restart_metric not in metrics:
@@ -109,21 +109,16 @@ def fit_with_restarts(config: RunConfig, run_dir: str | Path, task: TaskData | N
     if "chosen" not in record:
         record["chosen"] = _best(record["candidates"], tc.restart_metric, tc.restart_mode)
         if info.is_main:
-            _adopt(_candidate_dir(run_dir, record["chosen"]), run_dir)
+            _adopt(folder.restart(record["chosen"]), folder)
             atomic_write_text(record_path, json.dumps(record, indent=2))
         D.barrier(info)
     return Trainer(with_seed(config, record["chosen"]), run_dir, task).fit()
 
 
-def _candidate_dir(run_dir: Path, seed: int) -> Path:
-    return run_dir / "restarts" / f"seed-{seed}"
-
-
-def _adopt(candidate: Path, run_dir: Path) -> None:
+def _adopt(candidate: RunFolder, run: RunFolder) -> None:
     """Make the chosen candidate's checkpoint and log the run's own (copied, each atomically:
     a crash leaves either nothing or the complete file)."""
-    for name in (CHECKPOINT, Path("log.jsonl")):
-        source, target = candidate / name, run_dir / name
+    for source, target in zip(candidate.resumable_files(), run.resumable_files(), strict=True):
         if not source.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)

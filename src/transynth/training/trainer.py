@@ -20,6 +20,7 @@ from transynth.data.types import SampleIndex
 from transynth.fileio import atomic_write_text
 from transynth.models.base import Method
 from transynth.registry import get_model_class
+from transynth.runfolder import MetricsRecord, RunFolder
 from transynth.training import distributed as D
 from transynth.training.checkpoint import (
     load_weights,
@@ -33,9 +34,6 @@ from transynth.training.precision import PRECISION_NAMES, resolve_amp
 from transynth.training.sampler import StepBatchSampler
 from transynth.training.schedule import linear_decay_factor
 
-CHECKPOINT = Path("checkpoints") / "last.safetensors"
-WEIGHTS = "model.safetensors"
-BEST = "best.safetensors"
 # Keys that may change when a run is resumed: they do not change what is learned.
 RESUMABLE_CHANGES = {
     "train.steps",
@@ -120,6 +118,7 @@ class Trainer:
     def __init__(self, config: RunConfig, run_dir: str | Path, task: TaskData | None = None):
         self.config = config
         self.run_dir = Path(run_dir)
+        self.folder = RunFolder(self.run_dir)
         tc = config.train
         self.device = resolve_device(tc.device)
         self.dist = D.init_distributed(self.device.type)
@@ -166,7 +165,7 @@ class Trainer:
 
     # ---- set-up ----------------------------------------------------------------------------
     def _maybe_resume(self) -> None:
-        path = self.run_dir / CHECKPOINT
+        path = self.folder.checkpoint
         if not path.exists():
             return
         tensors, meta = read_checkpoint(path)
@@ -257,7 +256,7 @@ class Trainer:
             values = {k: float(v.detach()) for k, v in losses.items()}
             raise TrainingDiverged(
                 f"non-finite loss at step {self.step}, phase {phase!r}: {values}. The last good "
-                f"checkpoint in {self.run_dir / CHECKPOINT} is kept; lower the learning rate or "
+                f"checkpoint in {self.folder.checkpoint} is kept; lower the learning rate or "
                 "try train.amp=none"
             )
         opt.zero_grad(set_to_none=True)
@@ -297,7 +296,7 @@ class Trainer:
         if not self.dist.is_main:
             return
         save_checkpoint(
-            path or self.run_dir / CHECKPOINT,
+            path or self.folder.checkpoint,
             model=self.model,
             step=self.step,
             config=self.config.to_dict(),
@@ -342,7 +341,7 @@ class Trainer:
             with self.averaged():
                 grid, nrow = self.model.visualize(fixed)
             self.model.train(was_training)
-        save_grid(grid.float().cpu(), self.run_dir / "samples" / f"step_{self.step:07d}.png", nrow)
+        save_grid(grid.float().cpu(), self.folder.sample_grid(self.step), nrow)
 
     def fit(self, until: int | None = None) -> Path:
         """Train to `train.steps`, then evaluate and write the report. Returns the run folder.
@@ -355,10 +354,8 @@ class Trainer:
         main = self.dist.is_main
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "config.yaml").write_text(
-                yaml.safe_dump(self.config.to_dict(), sort_keys=False)
-            )
-        logger = RunLogger(self.run_dir, tc.tensorboard) if main else None
+            self.folder.config.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        logger = RunLogger(self.folder, tc.tensorboard) if main else None
         if logger is not None and self.step:
             logger.truncate_after(self.step)
         fixed = self._fixed_batch()
@@ -410,7 +407,7 @@ class Trainer:
                 D.barrier(self.dist)
             return self.run_dir
         if main:
-            self._save_weights(self.run_dir / WEIGHTS)
+            self._save_weights(self.folder.weights)
             if tc.evaluate:
                 metrics = self.evaluate()
                 self._track_best(metrics)
@@ -444,22 +441,21 @@ class Trainer:
                 + ", ".join(sorted(metrics))
             )
         value = metrics[tc.best_metric]
-        record_path = self.run_dir / "best.json"
+        record_path = self.folder.best_record
         if record_path.exists():
             best = json.loads(record_path.read_text())["value"]
             better = value > best if tc.best_mode == "max" else value < best
             if not better:
                 return
         # A raw/ metric was scored by the live weights: keep those.
-        self._save_weights(self.run_dir / BEST, averaged=not tc.best_metric.startswith("raw/"))
+        self._save_weights(self.folder.best, averaged=not tc.best_metric.startswith("raw/"))
         record = {"step": self.step, "metric": tc.best_metric, "value": value}
         atomic_write_text(record_path, json.dumps(record, indent=2))
 
     def evaluate(self) -> dict[str, float]:
         metrics = self._evaluate_all()
-        atomic_write_text(
-            self.run_dir / "metrics.json",
-            json.dumps({"step": self.step, "amp": self.amp, "metrics": metrics}, indent=2),
+        self.folder.write_metrics(
+            MetricsRecord(step=self.step, metrics=metrics, amp=self.amp, task=self.task.name)
         )
         return metrics
 
@@ -468,7 +464,7 @@ class Trainer:
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             self.model.eval()
             with torch.no_grad(), self.averaged():
-                self.model.write_figures(self.task, self.run_dir / "figures")
+                self.model.write_figures(self.task, self.folder.figures)
             self.model.train()
 
     def write_report(self) -> None:

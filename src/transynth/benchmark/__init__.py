@@ -1,0 +1,1 @@
+"""Benchmark orchestration: entries as data, runs, tables (above the public API)."""

@@ -1,0 +1,1 @@
+"""A method from outside transynth, as a user's package would hold it (see docs/CONTRIBUTING.md)."""
