@@ -61,7 +61,7 @@ def test_the_benchmark_finds_and_runs_its_entry(plugin_env, tmp_path):
 def test_the_registry_parametrised_tests_include_it(plugin_env):
     files = ["test_models.py", "test_export.py", "test_cuda.py", "test_config.py"]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *files],
+        [sys.executable, "-m", "pytest", "--collect-only", "-p", "no:cacheprovider", *files],
         env=plugin_env,
         cwd=TESTS,
         capture_output=True,
@@ -71,4 +71,6 @@ def test_the_registry_parametrised_tests_include_it(plugin_env):
     assert done.returncode == 0, done.stdout + done.stderr
     collected = done.stdout.splitlines()
     for name in files:
-        assert any(line.startswith(name) and "toynet" in line for line in collected), name
+        assert any(
+            f"{name}::" in line and "toynet" in line.partition("[")[2] for line in collected
+        ), name
