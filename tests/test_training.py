@@ -105,7 +105,7 @@ def test_resume_with_a_different_config_is_refused(tmp_path):
 
 
 def test_resume_check_treats_tuples_and_their_json_lists_as_equal():
-    from transynth.training.trainer import _flatten
+    from transynth.training.setup import _flatten
 
     assert _flatten({"model": {"widths": (1, 2)}}) == _flatten({"model": {"widths": [1, 2]}})
     assert _flatten({"model": {"widths": (1, 2)}}) != _flatten({"model": {"widths": [1, 3]}})

@@ -19,7 +19,7 @@ from transynth.models.base import Method
 from transynth.registry import get_model_class, list_models
 from transynth.runfolder import MetricsRecord, RunFolder
 from transynth.training.checkpoint import checkpoint_domains, load_weights, read_checkpoint
-from transynth.training.trainer import task_of
+from transynth.training.setup import task_of
 
 
 def create_model(

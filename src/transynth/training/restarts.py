@@ -30,7 +30,8 @@ from transynth.data import TaskData
 from transynth.fileio import atomic_write_text
 from transynth.runfolder import RunFolder
 from transynth.training import distributed as D
-from transynth.training.trainer import Trainer, resolve_device, task_of
+from transynth.training.setup import resolve_device, task_of
+from transynth.training.trainer import Trainer
 
 
 def with_seed(config: RunConfig, seed: int) -> RunConfig:
