@@ -195,7 +195,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         seed=cfg.train.seed,
         channels=cfg.data.channels,
     )
-    metrics = model.evaluate(task)
+    metrics = transynth.eval.evaluate(model, task)
     run = Path(args.run)
     if run.is_dir():
         atomic_write_text(

@@ -27,7 +27,7 @@ whose labels are never read during training):
 E-CDRD (``ecdrd``, :mod:`transynth.models.ecdrd`) adds encoders and translation.
 
 Cross-domain classification (the paper's domain-adaptation result): the attribute head classifies
-real target images through D_T + D_C (``evaluate``: ``target_test_accuracy`` on the held-out target
+real target images through D_T + D_C (``classify``: ``target_test_accuracy`` on the held-out target
 test split, ``target_train_accuracy_transductive`` on the unlabelled target training images, the
 paper's protocol). A source-only baseline is trained in the same run (``C_src``: the same D_S + D_C
 architecture with only the attribute head, its own ``src`` phase, cross-entropy on labelled source
@@ -44,8 +44,9 @@ Presets: ``paper`` is the reference scale (28 px, ngf 128, lr 8e-5, 100k steps).
 architecture at 32 px with ngf 32 and raises lr to 5e-4 for its 800 steps (the reference trains for
 about 600k iterations; at 8e-5 the attribute does not control generation within 800 steps).
 
-Evaluation (``evaluate``): ``target_test_accuracy``, ``target_train_accuracy_transductive``,
-``source_test_accuracy`` (D's attribute head), the same under ``source_only/`` (the baseline),
+Evaluation (``evaluation``, run by ``transynth.eval.evaluate``): ``target_test_accuracy``,
+``target_train_accuracy_transductive``, ``source_test_accuracy`` (D's attribute head), the same
+under ``source_only/`` (the baseline),
 ``joint/{domain}/conditional_accuracy`` (the domain's evaluator on X~ generated for each label
 agrees with that label) and ``joint/pair_agreement`` (both evaluators give a pair the same class);
 E-CDRD adds its translation metrics.
@@ -77,15 +78,14 @@ Deliberate departures:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph
 from transynth.losses import (
     GAN_MODES,
@@ -107,16 +107,13 @@ from transynth.registry import register_model
 
 #: The lecture's comparison table, last row: unpaired, multi-domain, bi-direction, joint
 #: representation, partially unsupervised, interpretable.
-CDRD_CAPABILITIES = Capabilities(
-    translates=True,
-    paired=False,
+CDRD_CAPABILITIES = replace(
+    UNPAIRED_BIDIRECTIONAL,
     multi_domain=True,
-    bidirectional=True,
     joint_representation=True,
     disentangles=True,
     unsupervised="partially",
     interpretable=True,
-    data_kind="unpaired",
 )
 
 G_NORMS = ("batch", "none")
@@ -188,6 +185,10 @@ class CDRD(Method):
     network_names: tuple[str, ...] = ("G_C", "G_S", "G_T", "D_S", "D_T", "D_C", "C_src")
     monitored_losses: tuple[str, ...] = ("d/cls_real_S", "src/cls_S")
     conditions = ("label",)
+    # Cross-domain classification (D's attribute head, then the same-run source-only baseline)
+    # and the jointly generated pairs judged in each domain; see the module docstring.
+    evaluation: tuple[str, ...] = ("adaptation", "source_only", "joint")
+    figures: tuple[str, ...] = ("feature_tsne", "joint_samples")
     translation_export_blocker = (
         "it translates by optimising each image's latent code (G inversion), which is not a "
         "graph; export its sampler (--sampler) or train ecdrd, which translates with an encoder"
@@ -478,124 +479,16 @@ class CDRD(Method):
     def _visual_extra(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
         return []
 
-    # ---- evaluation ----------------------------------------------------------------------------
-    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
-        """Cross-domain classification (this method and the source-only baseline) and, for the
-        jointly generated pairs, the evaluator's agreement with the requested attribute in each
-        domain. See the module docstring; ``options`` go to the translation evaluation
-        (E-CDRD)."""
-        from transynth.eval.adaptation import evaluate_domain_adaptation
+    # ---- accessors the evaluation reads --------------------------------------------------------
+    #: D's attribute head classifies target images (``classify``): the domain-adaptation result.
+    adapts = True
 
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                out = evaluate_domain_adaptation(
-                    lambda x: self.classify(x, 0), lambda x: self.classify(x, 1), task
-                )
-                if self.config.source_only:
-                    src_only = evaluate_domain_adaptation(
-                        self.source_only_logits, self.source_only_logits, task
-                    )
-                    out.update({f"source_only/{k}": v for k, v in src_only.items()})
-                out.update(self._joint_metrics(task))
-            out.update(self._extra_metrics(task, **options))
-        finally:
-            self.train(was_training)
-        return out
+    @property
+    def has_source_only_baseline(self) -> bool:
+        """Whether the source-only baseline C_src is trained in this run."""
+        return self.config.source_only
 
     def source_only_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The same-run source-only baseline C_src's class logits for images of either domain."""
         x = match_channels(x.to(self.device, torch.float32), self.domains[0].channels)
         return self.C_src(_resize(x, (self.image_size, self.image_size)))
-
-    def _extra_metrics(self, task: Any, **options: Any) -> dict[str, float]:
-        return {}
-
-    def _joint_metrics(self, task: Any, per_class: int = 100) -> dict[str, float]:
-        """``joint/{domain}/conditional_accuracy`` for each judged domain, and
-        ``joint/pair_agreement``: both evaluators give the pair the same class."""
-        from transynth.eval.classifier import get_evaluator
-        from transynth.eval.disentanglement import conditional_accuracy
-        from transynth.eval.translation import evaluator_domain_for
-
-        out: dict[str, float] = {}
-        names = self._sample_names()
-        preds = []
-        for i, dom in enumerate(self.domains):
-            judge = evaluator_domain_for(dom.name, None)
-            if judge is None:
-                continue
-            ev = get_evaluator(judge, task.image_size, dom.channels, device=self.device)
-            out[f"evaluator/{judge}_test_accuracy"] = float(ev.test_accuracy)
-
-            def generate(labels: torch.Tensor, key: str = names[i]) -> torch.Tensor:
-                return self.sample(len(labels), labels=labels, seed=0)[key]
-
-            out[f"joint/{dom.name}/conditional_accuracy"] = conditional_accuracy(
-                generate, ev.logits, self.num_classes, per_class
-            )
-            labels = torch.arange(self.num_classes).repeat_interleave(per_class)
-            preds.append(ev.logits(generate(labels)).argmax(1))
-        if len(preds) == 2:
-            out["joint/pair_agreement"] = float((preds[0] == preds[1]).float().mean())
-        return out
-
-    def write_figures(self, task: Any, folder: Path) -> None:
-        """t-SNE of D_C's features of real test images of both domains (coloured by domain and
-        by class), and joint samples for every attribute value."""
-        from transynth.eval.figures import save_figure, tsne_figure
-
-        feats, doms, labels = [], [], []
-        for d in (0, 1):
-            x, y = task.test.domain_tensors(d)
-            x, y = x[:500], y[:500]
-            if len(x) == 0:
-                continue
-            with torch.no_grad():
-                feats.append(
-                    torch.cat(
-                        [
-                            self.features(x[i : i + 256], d).float().cpu()
-                            for i in range(0, len(x), 256)
-                        ]
-                    )
-                )
-            doms.append(torch.full((len(x),), d))
-            labels.append(y.clamp(min=0))
-        names = [d.name for d in self.domains]
-        if sum(len(f) for f in feats) >= 10:
-            fig = tsne_figure(
-                torch.cat(feats),
-                torch.cat(doms),
-                torch.cat(labels),
-                names,
-                f"{self.name}: D_C features of real test images",
-            )
-            save_figure(
-                folder,
-                "tsne_dc_features",
-                fig,
-                f"t-SNE of the shared discriminator trunk's features (D_C) of real {names[0]} "
-                f"(source) and {names[1]} (target) test images; left coloured by domain, right "
-                "by class. Aligned, class-separated clusters across domains are what cross-domain "
-                "classification needs.",
-            )
-        per = 8
-        rows = []
-        for k in range(self.num_classes):
-            pair = self.sample(per, labels=k, seed=k)
-            rows += [t.float().expand(-1, 3, -1, -1) for t in pair.values()]
-        save_figure(
-            folder,
-            "joint_samples",
-            torch.cat(rows),
-            f"Joint samples: for each attribute value (0..{self.num_classes - 1}, two rows each) "
-            f"a row of {names[0]} and below it the {names[1]} images generated from the same "
-            "(z, l).",
-            nrow=per,
-        )
-        self._extra_figures(task, folder)
-
-    def _extra_figures(self, task: Any, folder: Path) -> None:
-        del task, folder

@@ -52,28 +52,20 @@ Deliberate departures:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
 from transynth.nn import init_weights
 from transynth.registry import register_model
 
 #: DTN: unpaired, one way (S -> T) only, a joint representation (f's feature space).
-DTN_CAPABILITIES = Capabilities(
-    translates=True,
-    paired=False,
-    multi_domain=False,
-    bidirectional=False,
-    joint_representation=True,
-    disentangles=False,
-    data_kind="unpaired",
-)
+DTN_CAPABILITIES = replace(UNPAIRED_BIDIRECTIONAL, bidirectional=False, joint_representation=True)
 
 
 @dataclass(frozen=True)
@@ -272,6 +264,8 @@ class DTN(Method):
     default_task = "printed2mnist"
     network_names = ("f", "g", "D")
     monitored_losses = ("g/tid",)
+    # Translation (AtoB only: DTN is one-way), then f's head on source and target test images.
+    evaluation = ("translation", "source_classifier")
 
     def __init__(self, config: DTNConfig, domains, image_size: int) -> None:
         super().__init__(config, domains, image_size)
@@ -405,35 +399,7 @@ class DTN(Method):
         x, t = batch["A"], batch["B"]
         return columns_grid([x, self._g_of_f(x), t, self._g_of_f(t)])
 
-    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
-        """evaluate_translation (AtoB only: DTN is one-way) plus f's accuracy on the source test
-        split (``f/source_test_accuracy``) and, as the source-only baseline, f's head on target
-        test images (``f/target_test_accuracy``)."""
-        from transynth.eval.metrics import classification_accuracy
-        from transynth.eval.translation import evaluate_translation
-
-        metrics = evaluate_translation(self, task, **options)
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                for key, d in (("f/source_test_accuracy", 0), ("f/target_test_accuracy", 1)):
-                    x, y = task.test.domain_tensors(d)
-                    if len(x) == 0 or not bool((y >= 0).any()):
-                        continue
-                    if d == 1 and int(y.max()) >= self.domains[0].num_classes:
-                        continue  # target classes outside f's head: no baseline
-                    logits = torch.cat(
-                        [
-                            self.f.head(
-                                self.encode(x[i : i + 256].to(self.device))[..., None, None]
-                            )
-                            .float()
-                            .cpu()
-                            for i in range(0, len(x), 256)
-                        ]
-                    )
-                    metrics[key] = classification_accuracy(logits, y)
-        finally:
-            self.train(was_training)
-        return metrics
+    def source_classifier_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """f's class head on f(x) (trained on the source labels while f pre-trains), for images
+        of either domain: the source-only baseline."""
+        return self.f.head(self.encode(x)[..., None, None])

@@ -58,14 +58,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.data.types import DomainInfo
 from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph
 from transynth.losses import gradient_penalty
@@ -150,19 +149,17 @@ def _task_labels(domains: Sequence[DomainInfo]) -> LabelSet:
 @register_model("stargan")
 class StarGAN(Method):
     Config = StarGANConfig
-    capabilities = Capabilities(
-        translates=True,
-        paired=False,
-        multi_domain=True,
-        bidirectional=True,
-        joint_representation=False,
-        disentangles=False,  # the lecture's table: no disentanglement column entry for StarGAN
-        data_kind=("domains", "attributes"),
+    # the lecture's table: no disentanglement column entry for StarGAN
+    capabilities = replace(
+        UNPAIRED_BIDIRECTIONAL, multi_domain=True, data_kind=("domains", "attributes")
     )
     default_task = "digit-styles"
     network_names = ("G", "D")
     monitored_losses = ("g/rec",)
     conditions = ("attributes",)
+    # Per (source, target) domain pair or per attribute edit (mask-vector runs: not supported)
+    evaluation = ("multidomain",)
+    figures = ("all_targets",)  # each test input translated to every target
 
     def __init__(self, config: StarGANConfig, domains: Sequence[DomainInfo], image_size: int):
         super().__init__(config, domains, image_size)
@@ -414,28 +411,3 @@ class StarGAN(Method):
                 "outputs": {"translated": IMAGE_OUTPUT},
             },
         )
-
-    # ---- evaluation and figures ----------------------------------------------------------
-    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
-        from transynth.eval.multidomain import evaluate_attributes, evaluate_domains
-
-        if self.labels.mask:
-            raise ValueError(
-                "evaluation of a mask-vector (model.datasets) run is not supported: evaluate "
-                "each dataset with its own single-dataset run"
-            )
-        if task.kind == "domains":
-            return evaluate_domains(self, task, **options)
-        if task.kind == "attributes":
-            return evaluate_attributes(self, task, **options)
-        raise ValueError(f"stargan evaluates domains or attributes tasks, not {task.kind}")
-
-    def write_figures(self, task: Any, folder: Path) -> None:
-        from transynth.eval.multidomain import translation_grid
-
-        if self.labels.mask:
-            return
-        grid, nrow, caption = translation_grid(self, task)
-        from transynth.eval.figures import save_figure
-
-        save_figure(folder, "stargan_all_targets", grid, caption, nrow)

@@ -90,15 +90,14 @@ Deliberate departures:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
 from transynth.nn import init_weights
@@ -107,6 +106,7 @@ from transynth.nn.coupled_digits import (
     DIGIT_SHARED_LAYERS,
     DIGIT_SIZE,
 )
+from transynth.nn.inference import run_batched
 from transynth.nn.init import INITS, copy_init
 from transynth.nn.norm import NORMS
 from transynth.nn.unit_nets import (
@@ -119,15 +119,7 @@ from transynth.nn.unit_nets import (
 from transynth.registry import register_model
 
 #: UNIT: unpaired, two domains, both directions, a joint (shared latent) representation.
-UNIT_CAPABILITIES = Capabilities(
-    translates=True,
-    paired=False,
-    multi_domain=False,
-    bidirectional=True,
-    joint_representation=True,
-    disentangles=False,
-    data_kind="unpaired",
-)
+UNIT_CAPABILITIES = replace(UNPAIRED_BIDIRECTIONAL, joint_representation=True)
 
 
 #: Network families: ``resnet``, the image-translation networks (spatial latent code); ``digits``,
@@ -241,6 +233,11 @@ class UNIT(Method):
         "S",
     )
     monitored_losses = ("g/recon_A", "g/recon_B")
+    # Translation both ways, then (when it adapts) D's class head: D_B's path on target images
+    # (the paper's protocol), D_A's path on targets translated into the source domain, and the
+    # same-run source-only baseline S, on held-out test images unless labelled transductive.
+    evaluation = ("translation", "adaptation", "via_translation", "source_only")
+    figures = ("latent_tsne",)  # t-SNE of the shared latent codes of both domains
 
     def __init__(self, config: UNITConfig, domains, image_size: int) -> None:
         super().__init__(config, domains, image_size)
@@ -536,99 +533,14 @@ class UNIT(Method):
             ]
         )
 
+    @property
+    def has_source_only_baseline(self) -> bool:
+        """Whether the source-only baseline S is trained in this run."""
+        return "S" in self.network_names
+
     def source_only_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The same-run source-only baseline S's class logits for images of either domain."""
-        if "S" not in self.network_names:
+        if not self.has_source_only_baseline:
             raise ValueError("this UNIT has no source-only baseline (model.source_only_baseline)")
         ch = self.domains[0].channels
-        return self._batched(lambda b: self.S(match_channels(b, ch)), x)
-
-    def _batched(self, fn: Any, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-        dev = self.device
-        return torch.cat(
-            [fn(x[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(x), batch_size)]
-        )
-
-    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
-        """Translation metrics (both directions) plus, when the model adapts, the domain-
-        adaptation accuracies of D's class head (D_B's path on target images: the paper's
-        protocol), of the source-only baseline (prefixed ``source_only/``) and, for reference,
-        of D_A's path on target images translated into the source domain
-        (``via_translation/target_test_accuracy``), all on held-out test images unless labelled
-        transductive."""
-        from transynth.eval.adaptation import evaluate_domain_adaptation
-        from transynth.eval.translation import evaluate_translation
-
-        metrics = evaluate_translation(self, task, **options)
-        if not self.adapts:
-            return metrics
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                metrics.update(
-                    evaluate_domain_adaptation(
-                        lambda x: self._batched(lambda b: self.classify(b, 0), x),
-                        lambda x: self._batched(lambda b: self.classify(b, 1), x),
-                        task,
-                    )
-                )
-                # Also: translate target images into the source domain, then D_A's path + head.
-                via = evaluate_domain_adaptation(
-                    lambda x: self._batched(lambda b: self.classify(b, 0), x),
-                    lambda x: self._batched(
-                        lambda b: self.classify(self.translate_tensor(b, "BtoA"), 0), x
-                    ),
-                    task,
-                )
-                metrics["via_translation/target_test_accuracy"] = via["target_test_accuracy"]
-                if "S" in self.network_names:
-                    base = evaluate_domain_adaptation(
-                        self.source_only_logits, self.source_only_logits, task
-                    )
-                    metrics.update({f"source_only/{k}": v for k, v in base.items()})
-        finally:
-            self.train(was_training)
-        return metrics
-
-    def write_figures(self, task: Any, folder: Path, max_per_domain: int = 500) -> None:
-        """t-SNE of the shared latent codes of both domains' test images, coloured by domain
-        and by class."""
-        from transynth.eval.figures import save_figure, tsne_figure
-
-        split = task.test if len(task.test) else task.train
-        feats, doms, labels = [], [], []
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                for d in (0, 1):
-                    x, y = split.domain_tensors(d)
-                    x, y = x[:max_per_domain], y[:max_per_domain]
-                    if len(x) == 0:
-                        continue
-                    z = self._batched(lambda b, d=d: self.encode(b, d), x)
-                    feats.append(z.flatten(1))
-                    doms.append(torch.full((len(x),), d))
-                    labels.append(y.clamp(min=0))
-        finally:
-            self.train(was_training)
-        if not feats:
-            return
-        names = [d.name for d in self.domains]
-        fig = tsne_figure(
-            torch.cat(feats),
-            torch.cat(doms),
-            torch.cat(labels),
-            names,
-            f"UNIT shared latent z = E(x) of {names[0]} and {names[1]} test images",
-        )
-        save_figure(
-            folder,
-            "latent_tsne",
-            fig,
-            "t-SNE of UNIT's shared latent codes of held-out test images of both domains: "
-            "left coloured by domain (mixed = a shared space), right by digit class (clusters "
-            "per class across domains = a joint representation). Labels are used only to "
-            "colour the plot.",
-        )
+        return run_batched(lambda b: self.S(match_channels(b, ch)), x, 256, device=self.device)
