@@ -87,7 +87,7 @@ class CycleGANConfig(WarpOptions):
         _check(
             self.generator in GENERATORS, "model.generator", self.generator, " | ".join(GENERATORS)
         )
-        self.check_warp()
+        self.check_warp(_check)
         _check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
         _check(
             self.n_blocks >= 0 and self.ngf >= 1 and self.ndf >= 1,

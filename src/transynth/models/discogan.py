@@ -194,7 +194,7 @@ class DiscoGANConfig(WarpOptions):
     def __post_init__(self) -> None:
         from transynth.config import _check
 
-        self.check_warp()
+        self.check_warp(_check)
         _check(self.init in DISCO_INITS, "model.init", self.init, " | ".join(DISCO_INITS))
         _check(
             self.ngf >= 1 and self.ndf >= 1, "model.ngf/ndf", (self.ngf, self.ndf), "integers >= 1"

@@ -109,7 +109,7 @@ class DualGANConfig(WarpOptions):
     def __post_init__(self) -> None:
         from transynth.config import _check
 
-        self.check_warp()
+        self.check_warp(_check)
         _check(
             self.gan_mode in DUALGAN_MODES,
             "model.gan_mode",

@@ -90,6 +90,7 @@ Deliberate departures:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -112,6 +113,7 @@ from transynth.nn.norm import NORMS
 from transynth.nn.unit_nets import (
     SharedTrunk,
     SourceOnlyClassifier,
+    UNITNetShape,
     d_private_of,
     encoder_of,
     generator_of,
@@ -250,8 +252,11 @@ class UNIT(Method):
             )
         ch_a, ch_b = domains[0].channels, domains[1].channels
         s = DIGIT_SHARED_LAYERS if self.digits else c.shared_layers
-        enc_a, enc_b = encoder_of(ch_a, c), encoder_of(ch_b, c)
-        gen_a, gen_b = generator_of(ch_a, c), generator_of(ch_b, c)
+        shape = UNITNetShape(
+            **{f.name: getattr(c, f.name) for f in dataclasses.fields(UNITNetShape)}
+        )
+        enc_a, enc_b = encoder_of(ch_a, shape), encoder_of(ch_b, shape)
+        gen_a, gen_b = generator_of(ch_a, shape), generator_of(ch_b, shape)
         # Weight sharing: ONE module object for the shared layers of both domains.
         self.E_A = nn.Sequential(*enc_a[:-s])
         self.E_B = nn.Sequential(*enc_b[:-s])
@@ -259,13 +264,13 @@ class UNIT(Method):
         self.G_shared = nn.Sequential(*gen_a[:s])
         self.G_A = nn.Sequential(*gen_a[s:])
         self.G_B = nn.Sequential(*gen_b[s:])
-        self.D_A, self.D_B = d_private_of(ch_a, c), d_private_of(ch_b, c)
+        self.D_A, self.D_B = d_private_of(ch_a, shape), d_private_of(ch_b, shape)
         self.num_classes = domains[0].num_classes if c.lambda_cls > 0 else None
-        self.D_shared = SharedTrunk(c, self.num_classes)
+        self.D_shared = SharedTrunk(shape, self.num_classes)
         self.adapts = self.num_classes is not None
         baseline = self.adapts and c.source_only_baseline
         if baseline:
-            self.S = SourceOnlyClassifier(ch_a, c, self.num_classes)
+            self.S = SourceOnlyClassifier(ch_a, shape, self.num_classes)
         else:  # no baseline network: drop it from this instance's list of networks
             self.network_names = tuple(n for n in type(self).network_names if n != "S")
         for name, net in self.networks().items():
