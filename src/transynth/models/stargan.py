@@ -75,6 +75,7 @@ from transynth.models.stargan_labels import (
     attribute_edits,
     attribute_groups,
     attribute_updates,
+    task_labels,
 )
 from transynth.nn.stargan_nets import StarDiscriminator, StarGenerator
 from transynth.registry import register_model
@@ -125,25 +126,10 @@ class StarGANConfig:
             sets = self.label_sets()
         except ValueError as err:
             _check(False, "model.datasets", self.datasets, str(err))
+        names = [s.name for s in sets]
         _check(
-            len({s.name for s in sets}) == len(sets),
-            "model.datasets",
-            self.datasets,
-            "distinct dataset names",
+            len(set(names)) == len(names), "model.datasets", self.datasets, "distinct dataset names"
         )
-
-
-def _task_labels(domains: Sequence[DomainInfo]) -> LabelSet:
-    """The label set of a task: its domains (>= 2) or the attributes of its single domain."""
-    if len(domains) >= 2:
-        return LabelSet("domains", "domains", tuple(d.name for d in domains))
-    if len(domains) == 1 and domains[0].class_names:
-        return LabelSet(domains[0].name, "attributes", tuple(domains[0].class_names))
-    raise ValueError(
-        "stargan needs a domains task (two or more domains, e.g. digit-styles or a folder per "
-        "domain) or an attributes task whose domain lists the attribute names (e.g. "
-        "digit-attributes, a CelebA/CSV attribute folder)"
-    )
 
 
 @register_model("stargan")
@@ -176,7 +162,7 @@ class StarGAN(Method):
                 f"model.d_layers={c.d_layers} halves image_size {image_size} below 1 pixel; "
                 f"use d_layers <= {int(math.log2(image_size))}"
             )
-        sets = c.label_sets() or [_task_labels(self.domains)]
+        sets = c.label_sets() or [task_labels(self.domains)]
         self.labels = LabelSpace(sets)
         self.G = StarGenerator(self.channels, self.labels.dim, c.ngf, c.n_blocks, c.dropout)
         self.D = StarDiscriminator(
