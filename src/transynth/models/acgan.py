@@ -56,7 +56,7 @@ from transynth.capabilities import GENERATOR_FROM_NOISE
 from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph, noise_prior
 from transynth.losses import discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, judge_real_and_fake, to_rgb
-from transynth.models.infogan import FIGURE_SEED, fake_count
+from transynth.models.infogan import FIGURE_SEED
 from transynth.nn import init_weights
 from transynth.nn.inference import run_batched
 from transynth.nn.infogan_nets import (
@@ -64,6 +64,7 @@ from transynth.nn.infogan_nets import (
     MnistGenerator,
     MnistTrunk,
     check_quarter_size,
+    fake_count,
 )
 from transynth.nn.init import INITS
 from transynth.registry import register_model

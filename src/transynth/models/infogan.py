@@ -64,7 +64,6 @@ so that D's batch norm cannot normalise away their difference.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -76,7 +75,7 @@ from transynth.capabilities import GENERATOR_FROM_NOISE
 from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph, noise_prior
 from transynth.losses import discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, judge_real_and_fake, to_rgb
-from transynth.models.infogan_codes import parse_codes
+from transynth.models.infogan_codes import CodeSpace, parse_codes
 from transynth.nn import init_weights
 from transynth.nn.inference import run_batched
 from transynth.nn.infogan_nets import (
@@ -84,6 +83,7 @@ from transynth.nn.infogan_nets import (
     MnistGenerator,
     MnistTrunk,
     check_quarter_size,
+    fake_count,
 )
 from transynth.nn.init import INITS
 from transynth.registry import register_model
@@ -143,18 +143,6 @@ class InfoGANConfig:
         _check(self.leak >= 0, "model.leak", self.leak, "a slope >= 0")
 
 
-def fake_count(real: int, fake_batch: int, method: str, *, phase: str) -> int:
-    """Images to generate in a phase: ``fake_batch`` or as many as the real batch. Batch norm
-    over D's FC features needs 2 images: the D phase refuses a real batch of 1, the G phase
-    generates at least 2."""
-    if phase == "d" and real < 2:
-        raise ValueError(
-            f"{method} needs at least 2 images per batch (batch norm over D's FC features); "
-            "set train.batch_size >= 2"
-        )
-    return max(fake_batch or real, 2)
-
-
 @register_model("infogan")
 class InfoGAN(Method):
     Config = InfoGANConfig
@@ -173,9 +161,9 @@ class InfoGAN(Method):
         super().__init__(config, domains, image_size)
         c = config
         check_quarter_size(image_size, "infogan")
-        self.codes = parse_codes(c.codes)
-        self.cat_codes = tuple(k for k in self.codes if k.kind == "cat")
-        self.cont_codes = tuple(k for k in self.codes if k.kind == "cont")
+        self.space = CodeSpace(parse_codes(c.codes), c.noise_dim, c.noise)
+        self.codes, self.cat_codes = self.space.codes, self.space.cat_codes
+        self.cont_codes = self.space.cont_codes
         channels = domains[0].channels
         latent_dim = c.noise_dim + sum(k.values for k in self.cat_codes) + len(self.cont_codes)
         per_cont = 2 if c.cont_std == "learned" else 1
@@ -201,40 +189,12 @@ class InfoGAN(Method):
     def _draw(
         self, n: int, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Noise (n, noise_dim), categorical values (n, #cat) and continuous codes (n, #cont),
-        drawn on the CPU from the prior (from `generator`, else the global RNG)."""
-        c = self.config
-        if c.noise == "uniform":
-            noise = torch.rand(n, c.noise_dim, generator=generator) * 2 - 1
-        else:
-            noise = torch.randn(n, c.noise_dim, generator=generator)
-        cat = (
-            torch.stack(
-                [torch.randint(0, k.values, (n,), generator=generator) for k in self.cat_codes], 1
-            )
-            if self.cat_codes
-            else torch.zeros(n, 0, dtype=torch.long)
-        )
-        cont = torch.rand(n, len(self.cont_codes), generator=generator) * 2 - 1
-        return noise, cat, cont
+        return self.space.draw(n, generator)
 
     def _latent(self, noise: torch.Tensor, cat: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
         """G's input [z, one-hot(c_cat)..., c_cont...] on the model's device."""
         onehots = [F.one_hot(cat[:, i], k.values).float() for i, k in enumerate(self.cat_codes)]
         return torch.cat([noise, *onehots, cont], 1).to(self.device)
-
-    def _split(self, name: str) -> tuple[str, int]:
-        """(kind, column in the cat or cont tensor) of a code."""
-        for group, kind in ((self.cat_codes, "cat"), (self.cont_codes, "cont")):
-            for i, k in enumerate(group):
-                if k.name == name:
-                    return kind, i
-        raise ValueError(self._unknown_code(name))
-
-    def _unknown_code(self, name: str) -> str:
-        return f"unknown code {name!r} for this infogan; its codes are " + ", ".join(
-            k.describe() for k in self.codes
-        )
 
     def _generate(
         self,
@@ -273,29 +233,12 @@ class InfoGAN(Method):
         """-L_I without H(c): weighted cross entropy of the categorical codes and Gaussian NLL of
         the continuous codes under Q's predictions `q_out` (N, Q outputs)."""
         c = self.config
-        q = q_out.float()
+        ce, nll = self.space.code_nll(q_out.float(), cat, cont, c.cont_std == "learned")
         terms: dict[str, torch.Tensor] = {}
-        start = 0
-        if self.cat_codes:
-            ce = q.new_zeros(())
-            for i, k in enumerate(self.cat_codes):
-                ce = ce + F.cross_entropy(q[:, start : start + k.values], cat[:, i].to(q.device))
-                start += k.values
+        if ce is not None:
             terms["info_cat"] = c.lambda_cat * ce
-        if self.cont_codes:
-            m = len(self.cont_codes)
-            mean = q[:, start : start + m]
-            target = cont.to(q.device)
-            if c.cont_std == "learned":
-                log_std = q[:, start + m : start + 2 * m]
-                nll = (
-                    0.5 * math.log(2 * math.pi)
-                    + log_std
-                    + 0.5 * ((target - mean) * torch.exp(-log_std)) ** 2
-                )
-            else:  # std 1: the reference code's fix_std=True
-                nll = 0.5 * math.log(2 * math.pi) + 0.5 * (target - mean) ** 2
-            terms["info_cont"] = c.lambda_cont * nll.sum(1).mean()
+        if nll is not None:
+            terms["info_cont"] = c.lambda_cont * nll
         return terms
 
     def d_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -329,40 +272,6 @@ class InfoGAN(Method):
         }
 
     # ---- sampling ----------------------------------------------------------------------------
-    def _fixed_codes(self, codes: dict[str, Any]) -> dict[str, float | int]:
-        """Validated code values by name (categorical as int within range, continuous finite)."""
-        out: dict[str, float | int] = {}
-        for name, value in codes.items():
-            kind, i = self._split(name)
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"code {name}={value!r} is not a number") from None
-            if isinstance(value, bool) or not math.isfinite(number):
-                raise ValueError(f"code {name}={value!r} is not a finite number")
-            if kind == "cat":
-                k = self.cat_codes[i].values
-                if not number.is_integer() or not 0 <= number < k:
-                    raise ValueError(
-                        f"code {name}={value!r} is out of range; {name} is categorical with "
-                        f"integer values 0..{k - 1}"
-                    )
-                out[name] = int(number)
-            else:
-                out[name] = number
-        return out
-
-    def _set_codes(
-        self, cat: torch.Tensor, cont: torch.Tensor, fixed: dict[str, float | int | torch.Tensor]
-    ) -> None:
-        """Overwrite code columns in place by name (a scalar or one value per image)."""
-        for name, value in fixed.items():
-            kind, i = self._split(name)
-            if kind == "cat":
-                cat[:, i] = torch.as_tensor(value, dtype=torch.long)
-            else:
-                cont[:, i] = torch.as_tensor(value, dtype=torch.float32)
-
     def sample(
         self,
         n: int,
@@ -382,10 +291,10 @@ class InfoGAN(Method):
             )
         if n < 1:
             raise ValueError(f"n={n}: the number of images must be at least 1")
-        fixed = self._fixed_codes(codes or {})
+        fixed = self.space.fixed_codes(codes or {})
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         noise, cat, cont = self._draw(n, gen)
-        self._set_codes(cat, cont, fixed)
+        self.space.set_codes(cat, cont, fixed)
         return self._generate(noise, cat, cont)
 
     def sampler_export_spec(self) -> ExportSpec:
@@ -421,11 +330,8 @@ class InfoGAN(Method):
     def value_grid(self, rows: int, name: str, values: torch.Tensor) -> torch.Tensor:
         """Images (rows * len(values)): row r holds fixed draw r of the noise and codes, the
         code `name` takes `values` along the row."""
-        noise, cat, cont = self._draw(rows, torch.Generator().manual_seed(FIGURE_SEED))
-        reps = len(values)
-        noise, cat, cont = (t.repeat_interleave(reps, 0) for t in (noise, cat, cont))
-        self._set_codes(cat, cont, {name: values.repeat(rows)})
-        return self._generate(noise, cat, cont)
+        gen = torch.Generator().manual_seed(FIGURE_SEED)
+        return self._generate(*self.space.value_grid(rows, name, values, gen))
 
     def _shown_code(self) -> tuple[str, torch.Tensor]:
         if self.cat_codes:
@@ -456,18 +362,9 @@ class InfoGAN(Method):
         """One image per (row id, value): continuous code `name` at the value, the first
         categorical code at the row id, the noise fixed per row (one of ``traversal_rows``
         fixed draws) and the other continuous codes at 0."""
-        kind, j = self._split(name)
-        if kind != "cont":
-            raise ValueError(f"{name} is categorical; traversals vary a continuous code")
-        noise0, cat0, _ = self._draw(
-            self.traversal_rows, torch.Generator().manual_seed(FIGURE_SEED)
-        )
-        noise, cat = noise0[row_ids], cat0[row_ids]
-        if self.cat_codes:
-            cat[:, 0] = row_ids
-        cont = torch.zeros(len(row_ids), len(self.cont_codes))
-        cont[:, j] = values
-        return self._generate(noise, cat, cont)
+        gen = torch.Generator().manual_seed(FIGURE_SEED)
+        latents = self.space.traversal(name, row_ids, values, self.traversal_rows, gen)
+        return self._generate(*latents)
 
     def samples_with_code(
         self, name: str, values: torch.Tensor, generator: torch.Generator
@@ -475,7 +372,7 @@ class InfoGAN(Method):
         """One image per value of code `name`, the noise and other codes drawn from the prior
         with `generator`."""
         noise, cat, cont = self._draw(len(values), generator)
-        self._set_codes(cat, cont, {name: values})
+        self.space.set_codes(cat, cont, {name: values})
         return self._generate(noise, cat, cont)
 
     def prior_samples(self, n: int, generator: torch.Generator) -> torch.Tensor:

@@ -122,3 +122,15 @@ class AuxClassifierDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.trunk(x)
         return self.source(h).squeeze(1), self.classes(h)
+
+
+def fake_count(real: int, fake_batch: int, method: str, *, phase: str) -> int:
+    """Images to generate in a phase: ``fake_batch`` or as many as the real batch. Batch norm
+    over D's FC features needs 2 images: the D phase refuses a real batch of 1, the G phase
+    generates at least 2."""
+    if phase == "d" and real < 2:
+        raise ValueError(
+            f"{method} needs at least 2 images per batch (batch norm over D's FC features); "
+            "set train.batch_size >= 2"
+        )
+    return max(fake_batch or real, 2)
