@@ -173,6 +173,13 @@ class UNITConfig:
         _check(min(weights) >= 0, "model.lambda_*", weights, "non-negative weights")
 
 
+def net_shape(config: UNITConfig) -> UNITNetShape:
+    """The network sizes of a config (the nn builders take these plain values, not the config)."""
+    return UNITNetShape(
+        **{f.name: getattr(config, f.name) for f in dataclasses.fields(UNITNetShape)}
+    )
+
+
 def kl_unit_variance(mu: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, I) || N(0, I)) up to the constant and factor 1/2, per element: mean(mu^2)."""
     return mu.float().pow(2).mean()
@@ -213,9 +220,7 @@ class UNIT(UNITLatentSpace, UNITAdaptation, Method):
             )
         ch_a, ch_b = domains[0].channels, domains[1].channels
         s = DIGIT_SHARED_LAYERS if self.digits else c.shared_layers
-        shape = UNITNetShape(
-            **{f.name: getattr(c, f.name) for f in dataclasses.fields(UNITNetShape)}
-        )
+        shape = net_shape(c)
         enc_a, enc_b = encoder_of(ch_a, shape), encoder_of(ch_b, shape)
         gen_a, gen_b = generator_of(ch_a, shape), generator_of(ch_b, shape)
         # Weight sharing: ONE module object for the shared layers of both domains.
