@@ -75,11 +75,11 @@ class Method(nn.Module):
     #: Keyword conditions ``translate`` accepts besides the direction (e.g. ``("label",)`` for
     #: E-CDRD's translation with a chosen attribute, ``("attributes",)`` for StarGAN).
     conditions: ClassVar[tuple[str, ...]] = ()
-    #: The evaluation protocols ``transynth.eval.evaluate`` runs for this method, in order (names
-    #: from ``transynth.eval.EVALUATION_PROTOCOLS``); translators share ``("translation",)``.
+    #: The evaluation protocols the evaluation layer's ``evaluate`` runs for this method, in
+    #: order (names from its ``EVALUATION_PROTOCOLS``); translators share ``("translation",)``.
     evaluation: ClassVar[tuple[str, ...]] = ("translation",)
-    #: The figure kinds ``transynth.eval.write_figures`` draws for the run report (names from
-    #: ``transynth.eval.FIGURE_KINDS``), e.g. a t-SNE of a shared latent space, code traversals.
+    #: The figure kinds the evaluation layer's ``write_figures`` draws for the run report (names
+    #: from its ``FIGURE_KINDS``), e.g. a t-SNE of a shared latent space, code traversals.
     figures: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any, domains: Sequence[DomainInfo], image_size: int) -> None:

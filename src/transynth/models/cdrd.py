@@ -44,7 +44,7 @@ Presets: ``paper`` is the reference scale (28 px, ngf 128, lr 8e-5, 100k steps).
 architecture at 32 px with ngf 32 and raises lr to 5e-4 for its 800 steps (the reference trains for
 about 600k iterations; at 8e-5 the attribute does not control generation within 800 steps).
 
-Evaluation (``evaluation``, run by ``transynth.eval.evaluate``): ``target_test_accuracy``,
+Evaluation (``evaluation``, run by the evaluation layer's ``evaluate``): ``target_test_accuracy``,
 ``target_train_accuracy_transductive``, ``source_test_accuracy`` (D's attribute head), the same
 under ``source_only/`` (the baseline),
 ``joint/{domain}/conditional_accuracy`` (the domain's evaluator on X~ generated for each label
