@@ -54,9 +54,10 @@ def evaluator_setup(steps: int) -> tuple[torch.nn.Module, torch.optim.Optimizer,
 def unit_setup(lr: float) -> tuple[torch.nn.Module, torch.optim.Optimizer, Any]:
     """UNIT's source-only network at its CPU preset, Adam (0.5, 0.999) at a constant lr."""
     from transynth.config import resolve_config
+    from transynth.models.unit import net_shape
     from transynth.nn.unit_nets import SourceOnlyClassifier
 
-    model = SourceOnlyClassifier(1, resolve_config("unit").model, 10)
+    model = SourceOnlyClassifier(1, net_shape(resolve_config("unit").model), 10)
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.999))
     return model, opt, None
 

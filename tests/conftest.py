@@ -210,3 +210,50 @@ def assert_gradients_close(ref: dict, got: dict) -> None:
     scale = torch.cat([g.flatten() for g in ref.values()]).norm()
     for n in ref:
         assert (ref[n] - got[n]).norm() <= 1e-3 * ref[n].norm() + 1e-5 * scale, n
+
+
+def pixel_images(classes: torch.Tensor, size: int = 16) -> torch.Tensor:
+    """Gray images (N, 1, size, size) showing class c as the one bright pixel at column c of
+    the top row: what a fake generator draws for :class:`PixelReader` to read back."""
+    images = -torch.ones(len(classes), 1, size, size)
+    images[torch.arange(len(classes)), 0, 0, classes] = 1.0
+    return images
+
+
+class PixelReader:
+    """A stand-in domain evaluator of 4 classes that reads the class of :func:`pixel_images`
+    off the top row (logits: its first 4 pixels); its features are pixels plus a little noise
+    (FID/KID need features that are not all equal)."""
+
+    domain, num_classes, test_accuracy = "toy", 4, 1.0
+
+    def logits(self, x, batch_size=512):
+        return x[:, 0, 0, :4]
+
+    def embed(self, x, batch_size=512):
+        return x.flatten(1)[:, :8] + 0.01 * torch.randn(len(x), 8)
+
+
+def use_pixel_reader(monkeypatch) -> None:
+    """Make every generator evaluation judge its domain with a :class:`PixelReader`."""
+    import transynth.eval.generation as generation
+
+    monkeypatch.setattr(generation, "domain_evaluator", lambda *a, **k: PixelReader())
+
+
+def replace_evaluation(fn, monkeypatch=None) -> None:
+    """Make every caller of ``transynth.eval.evaluate`` (the trainer, the CLI, ...) call
+    ``fn(model, task, **options)`` instead: for tests whose real evaluators would take minutes to
+    train. With `monkeypatch` the change is undone after the test; without (a worker process),
+    it lasts."""
+    import sys
+
+    from transynth.eval import protocols
+
+    original = protocols.evaluate
+    for name, module in list(sys.modules.items()):
+        if name.startswith("transynth") and getattr(module, "evaluate", None) is original:
+            if monkeypatch is None:
+                module.evaluate = fn
+            else:
+                monkeypatch.setattr(module, "evaluate", fn)

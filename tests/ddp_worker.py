@@ -7,10 +7,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from conftest import make_task, tiny_overrides  # noqa: E402
+from conftest import make_task, replace_evaluation, tiny_overrides  # noqa: E402
 
 from transynth.config import resolve_config  # noqa: E402
-from transynth.registry import get_model_class  # noqa: E402
 from transynth.training import Trainer  # noqa: E402
 from transynth.training.restarts import fit_with_restarts  # noqa: E402
 
@@ -18,8 +17,8 @@ from transynth.training.restarts import fit_with_restarts  # noqa: E402
 RESTARTS = {"restarts": 3, "restart_steps": 1, "restart_metric": "score"}
 
 
-def _score(self, task, **kwargs):
-    return {"score": float(next(self.G_AB.parameters()).sum())}
+def _score(model, task, **kwargs):
+    return {"score": float(next(model.G_AB.parameters()).sum())}
 
 
 def main(out: str, batch_size: int, steps: int, mode: str = "plain") -> None:
@@ -28,7 +27,7 @@ def main(out: str, batch_size: int, steps: int, mode: str = "plain") -> None:
     overrides["model"]["pool_size"] = 0  # no per-process randomness: runs are comparable
     cfg = resolve_config("cyclegan", overrides=overrides)
     if mode == "restarts":
-        get_model_class("cyclegan").evaluate = _score
+        replace_evaluation(_score)
         fit_with_restarts(cfg, out, task=make_task("unpaired"))
     else:
         Trainer(cfg, out, task=make_task("unpaired")).fit()

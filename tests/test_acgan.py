@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import make_task, tiny_config, tiny_overrides
+from conftest import make_task, pixel_images, tiny_config, tiny_overrides, use_pixel_reader
 from test_infogan import tiny_run
 
 import transynth
 from transynth.cli import main
 from transynth.config import resolve_config
 from transynth.data.types import DomainInfo
+from transynth.eval import evaluate, write_figures
 from transynth.registry import get_model_class
 
 
@@ -120,27 +121,14 @@ def test_evaluate_scores_the_generated_classes(monkeypatch):
     shift = torch.tensor([0, 1, 2, 3])  # a generator that draws class c as class shift[c]
 
     def fake_generate(noise, labels, batch_size=500):
-        images = -torch.ones(len(labels), 1, 16, 16)
-        images[torch.arange(len(labels)), 0, 0, shift[labels]] = 1.0
-        return images
-
-    class Reader:
-        domain, num_classes, test_accuracy = "toy", 4, 1.0
-
-        def logits(self, x, batch_size=512):
-            return x[:, 0, 0, :4]
-
-        def embed(self, x, batch_size=512):
-            return x.flatten(1)[:, :8] + 0.01 * torch.randn(len(x), 8)
-
-    import transynth.eval.generation as generation
+        return pixel_images(shift[labels])
 
     monkeypatch.setattr(model, "_generate", fake_generate)
-    monkeypatch.setattr(generation, "domain_evaluator", lambda *a, **k: Reader())
+    use_pixel_reader(monkeypatch)
     task = make_task("classes")
-    assert model.evaluate(task, per_class=5, num_samples=12)["conditional_accuracy"] == 1.0
+    assert evaluate(model, task, per_class=5, num_samples=12)["conditional_accuracy"] == 1.0
     shift = torch.tensor([1, 0, 2, 3])  # classes 0 and 1 swapped: half right
-    metrics = model.evaluate(task, per_class=5, num_samples=12)
+    metrics = evaluate(model, task, per_class=5, num_samples=12)
     assert metrics["conditional_accuracy"] == 0.5
     assert {"fid", "kid", "fid_real", "kid_real", "evaluator/toy_test_accuracy"} <= set(metrics)
 
@@ -151,7 +139,7 @@ def test_class_grid_visualize_and_figure(tmp_path):
     grid, nrow = model.visualize(batch)
     assert grid.shape == (3 * 5, 3, 16, 16) and nrow == 5
     assert torch.equal(grid, model.visualize(batch)[0]), "sample grids use fixed noise"
-    model.write_figures(make_task("classes"), tmp_path)
+    write_figures(model, make_task("classes"), tmp_path)
     assert (tmp_path / "classes.png").is_file() and "one column per class" in (
         tmp_path / "classes.txt"
     ).read_text()

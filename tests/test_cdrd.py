@@ -12,6 +12,9 @@ from conftest import make_task, tiny_config, tiny_trainer
 import transynth
 from transynth import cli
 from transynth.data.types import DomainInfo
+from transynth.eval import evaluate, write_figures
+from transynth.eval.generator_protocols import joint
+from transynth.eval.protocols import EvaluationRun
 from transynth.registry import get_model_class
 
 
@@ -167,7 +170,7 @@ def test_source_only_baseline_is_its_own_network_and_phase():
 def test_evaluate_reports_domain_adaptation_and_the_source_only_baseline(method):
     torch.manual_seed(0)
     model = build(method, make_task("unpaired"))
-    metrics = model.evaluate(make_task("unpaired"))
+    metrics = evaluate(model, make_task("unpaired"))
     for key in (
         "target_test_accuracy",
         "target_train_accuracy_transductive",
@@ -205,7 +208,7 @@ def test_joint_metrics_judge_each_domain_with_its_evaluator(monkeypatch):
         task, domains=(DomainInfo("mnist", 1, 4), DomainInfo("uci-digits", 1, 4))
     )
     model = build("cdrd", task)
-    metrics = model._joint_metrics(task, per_class=3)
+    metrics = joint(EvaluationRun(model, task), per_class=3)
     assert calls == [("mnist", 16, 1), ("uci-digits", 16, 1)]
     assert metrics["joint/mnist/conditional_accuracy"] == pytest.approx(0.25)
     assert metrics["joint/uci-digits/conditional_accuracy"] == pytest.approx(0.25)
@@ -214,7 +217,7 @@ def test_joint_metrics_judge_each_domain_with_its_evaluator(monkeypatch):
 
 def test_figures_tsne_and_joint_grid(tmp_path):
     model = build("ecdrd", make_task("unpaired")).eval()
-    model.write_figures(make_task("unpaired"), tmp_path)
+    write_figures(model, make_task("unpaired"), tmp_path)
     for name in ("tsne_dc_features", "joint_samples", "translation_with_attribute"):
         assert (tmp_path / f"{name}.png").stat().st_size > 0
         assert (tmp_path / f"{name}.txt").read_text()

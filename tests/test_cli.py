@@ -98,10 +98,10 @@ def test_train_then_translate_then_evaluate(tmp_path, capsys, monkeypatch):
 
     # evaluate: the metrics, accuracies with their 95% interval, rewritten into metrics.json
     # (the method's own evaluation is replaced: its evaluators take minutes to train)
-    from transynth.registry import get_model_class
+    from conftest import replace_evaluation
 
     fake = {"AtoB/translation_accuracy": 0.5, "AtoB/num_images": 100.0, "AtoB/fid": 2.0}
-    monkeypatch.setattr(get_model_class("cyclegan"), "evaluate", lambda self, task: dict(fake))
+    replace_evaluation(lambda model, task: dict(fake), monkeypatch)
     capsys.readouterr()
     assert main(["evaluate", str(run)]) == 0
     printed = capsys.readouterr().out

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import fit_until_killed, task_for, tiny_overrides, tiny_trainer
+from conftest import (
+    fit_until_killed,
+    replace_evaluation,
+    task_for,
+    tiny_overrides,
+    tiny_trainer,
+)
 from torch import nn
 
 import transynth
@@ -110,11 +116,11 @@ def test_metrics_of_the_average_and_of_the_live_weights(tmp_path, monkeypatch):
     trainer.fit()
     seen = []
 
-    def evaluate(task):
-        seen.append(trainer.model.G_AB.state_dict()["model.1.weight"].clone())
+    def evaluate(model, task):
+        seen.append(model.G_AB.state_dict()["model.1.weight"].clone())
         return {"score": float(len(seen))}
 
-    monkeypatch.setattr(trainer.model, "evaluate", evaluate)
+    replace_evaluation(evaluate, monkeypatch)
     metrics = trainer.evaluate()
     assert metrics == {"score": 1.0, "raw/score": 2.0}
     assert torch.equal(seen[0], trainer.ema.average["G_AB"]["model.1.weight"])
@@ -146,7 +152,7 @@ def test_best_weights_are_the_ones_the_best_metric_scored(metric, tmp_path, monk
         overrides=tiny_overrides("cyclegan", steps=2, ema=0.9, best_metric=metric, evaluate=True),
     )
     trainer = Trainer(cfg, tmp_path, task=task_for("cyclegan"))
-    monkeypatch.setattr(trainer.model, "evaluate", lambda task: {"score": 1.0})
+    replace_evaluation(lambda model, task: {"score": 1.0}, monkeypatch)
     trainer.fit()
     best, _ = read_checkpoint(tmp_path / "best.safetensors")
     key = "model.1.weight"

@@ -175,3 +175,34 @@ def test_evaluate_domains_scores_domains_classes_and_relabelled_classes(monkeypa
         assert out[f"{pair}/class_accuracy_relabelled"] == 1.0
     assert (out["domain_accuracy"], out["class_accuracy"]) == (1.0, 0.0)
     assert out["class_accuracy_relabelled"] == 1.0
+
+
+def test_every_method_declares_known_protocols_and_figure_kinds():
+    from transynth.eval import EVALUATION_PROTOCOLS, FIGURE_KINDS
+    from transynth.registry import get_model_class, list_models
+
+    for name in list_models():
+        cls = get_model_class(name)
+        assert cls.evaluation and set(cls.evaluation) <= set(EVALUATION_PROTOCOLS), name
+        assert set(cls.figures) <= set(FIGURE_KINDS), name
+
+
+def test_evaluate_routes_options_and_refuses_unknown_ones_and_protocols(monkeypatch):
+    from conftest import tiny_config
+
+    from transynth.eval import evaluate, write_figures
+    from transynth.registry import get_model_class
+
+    task = make_task("unpaired")
+    model = get_model_class("dtn")(tiny_config("dtn").model, task.domains, task.image_size)
+    # max_images reaches the translation protocol, which refuses a non-positive value
+    with pytest.raises(ValueError, match="max_images must be positive"):
+        evaluate(model, task, max_images=0)
+    with pytest.raises(ValueError, match=r"takes no option per_value; accepted: .*max_images"):
+        evaluate(model, task, per_value=3)
+    monkeypatch.setattr(type(model), "evaluation", ("translation", "telepathy"))
+    with pytest.raises(ValueError, match="unknown evaluation protocols.*telepathy"):
+        evaluate(model, task)
+    monkeypatch.setattr(type(model), "figures", ("mural",))
+    with pytest.raises(ValueError, match="unknown figure kinds.*mural"):
+        write_figures(model, task, "unused")

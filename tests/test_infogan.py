@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import make_task, tiny_config, tiny_overrides
+from conftest import make_task, pixel_images, tiny_config, tiny_overrides, use_pixel_reader
 
 import transynth
 from transynth.cli import main
 from transynth.config import ConfigError, resolve_config
+from transynth.eval import evaluate, write_figures
 from transynth.eval.disentanglement import categorical_code_accuracy
+from transynth.eval.figure_kinds import code_traversal
 from transynth.models.infogan_codes import Code, parse_codes
 from transynth.registry import get_model_class
 from transynth.training import Trainer
@@ -187,24 +189,11 @@ def test_evaluate_reports_the_matched_code_accuracy(monkeypatch):
     perm = torch.tensor([2, 3, 1, 0])
 
     def fake_generate(noise, cat, cont, batch_size=500):
-        images = -torch.ones(len(noise), 1, 16, 16)
-        images[torch.arange(len(noise)), 0, 0, perm[cat[:, 0]]] = 1.0  # class as a pixel
-        return images
-
-    class Reader:
-        domain, num_classes, test_accuracy = "toy", 4, 1.0
-
-        def logits(self, x, batch_size=512):
-            return x[:, 0, 0, :4]
-
-        def embed(self, x, batch_size=512):
-            return x.flatten(1)[:, :8] + 0.01 * torch.randn(len(x), 8)
-
-    import transynth.eval.generation as generation
+        return pixel_images(perm[cat[:, 0]])  # the code value's class as a pixel
 
     monkeypatch.setattr(model, "_generate", fake_generate)
-    monkeypatch.setattr(generation, "domain_evaluator", lambda *a, **k: Reader())
-    metrics = model.evaluate(make_task("classes"), per_value=5, num_samples=12)
+    use_pixel_reader(monkeypatch)
+    metrics = evaluate(model, make_task("classes"), per_value=5, num_samples=12)
     assert metrics["c1/code_accuracy"] == 1.0
     assert [metrics[f"c1/class_of_value_{v}"] for v in range(4)] == [2.0, 3.0, 1.0, 0.0]
     assert {"fid", "kid", "fid_real", "kid_real"} <= set(metrics)
@@ -226,15 +215,15 @@ def test_code_probabilities_read_q_on_real_images_in_eval_mode():
 
 
 def test_evaluate_without_an_evaluator_is_empty():
-    assert build().evaluate(make_task("classes")) == {}
+    assert evaluate(build(), make_task("classes")) == {}
 
 
 def test_traversal_and_visualize_grids():
     model = build(codes="cat:3,cont:2")
-    images, nrow = model.traversal("c3", torch.linspace(-1, 1, 5))
+    images, nrow = code_traversal(model, "c3", torch.linspace(-1, 1, 5))
     assert images.shape == (3 * 5, 1, 16, 16) and nrow == 5
     with pytest.raises(ValueError, match="categorical"):
-        model.traversal("c1")
+        code_traversal(model, "c1")
     batch = {"image": torch.zeros(2, 1, 16, 16), "label": torch.zeros(2, dtype=torch.long)}
     grid, nrow = model.visualize(batch)
     assert grid.shape == (2 * 4, 3, 16, 16) and nrow == 4
@@ -242,7 +231,7 @@ def test_traversal_and_visualize_grids():
 
 
 def test_figures_show_each_code(tmp_path):
-    build(codes="cat:3,cont:2").write_figures(make_task("classes"), tmp_path)
+    write_figures(build(codes="cat:3,cont:2"), make_task("classes"), tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
         f"{n}.{e}" for n in ("code_c1", "traversal_c2", "traversal_c3") for e in ("png", "txt")

@@ -6,10 +6,9 @@ import json
 
 import pytest
 import torch
-from conftest import task_for, tiny_overrides
+from conftest import replace_evaluation, task_for, tiny_overrides
 
 from transynth.config import ConfigError, resolve_config
-from transynth.registry import get_model_class
 from transynth.training import Trainer
 from transynth.training.checkpoint import read_checkpoint
 from transynth.training.restarts import fit_with_restarts, with_seed
@@ -27,11 +26,11 @@ def scored(monkeypatch):
     returns the list of scores handed out."""
     given: list[float] = []
 
-    def evaluate(self, task, **kwargs):
-        given.append(float(next(self.G_AB.parameters()).sum()))
+    def evaluate(model, task, **kwargs):
+        given.append(float(next(model.G_AB.parameters()).sum()))
         return {"score": given[-1]}
 
-    monkeypatch.setattr(get_model_class("cyclegan"), "evaluate", evaluate)
+    replace_evaluation(evaluate, monkeypatch)
     return given
 
 

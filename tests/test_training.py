@@ -11,6 +11,7 @@ from conftest import (
     assert_gradients_close,
     fit_until_killed,
     objective_history,
+    replace_evaluation,
     task_for,
     tiny_overrides,
     tiny_trainer,
@@ -276,7 +277,7 @@ def test_periodic_evaluation_keeps_the_best_weights_and_leaves_training_unchange
     plain.fit()
     scores = iter([0.2, 0.7, 0.5])  # at steps 2 and 4, then the final evaluation at 6
 
-    def fake_evaluate(task):
+    def fake_evaluate(model, task):
         torch.rand(100)  # consumes randomness, as training an evaluator would
         return {"AtoB/translation_accuracy": next(scores)}
 
@@ -288,7 +289,7 @@ def test_periodic_evaluation_keeps_the_best_weights_and_leaves_training_unchange
         evaluate=True,
         best_metric="AtoB/translation_accuracy",
     )
-    monkeypatch.setattr(evaluated.model, "evaluate", fake_evaluate)
+    replace_evaluation(fake_evaluate, monkeypatch)
     evaluated.fit()
     best = json.loads((tmp_path / "eval" / "best.json").read_text())
     assert best == {"step": 4, "metric": "AtoB/translation_accuracy", "value": 0.7}
@@ -301,6 +302,6 @@ def test_periodic_evaluation_keeps_the_best_weights_and_leaves_training_unchange
 
 def test_unknown_best_metric_is_an_error_listing_the_metrics(tmp_path, monkeypatch):
     trainer = run("cyclegan", tmp_path, steps=2, evaluate=True, best_metric="fid")
-    monkeypatch.setattr(trainer.model, "evaluate", lambda task: {"AtoB/kid": 0.1})
+    replace_evaluation(lambda model, task: {"AtoB/kid": 0.1}, monkeypatch)
     with pytest.raises(transynth.ConfigError, match="AtoB/kid"):
         trainer.fit()

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from transynth import eval as evaluation
 from transynth.capabilities import comparison_table
 from transynth.config import ConfigError, RunConfig, config_from_dict, resolve_config
 from transynth.data.types import DomainInfo
@@ -131,7 +132,7 @@ def evaluate(
     model = load(run, checkpoint=checkpoint)
     cfg = model.run_config
     task = task_of(cfg if data is None else cfg.replace("data", task=str(data)))
-    metrics = model.evaluate(task)
+    metrics = evaluation.evaluate(model, task)
     folder = RunFolder(run)
     if write and folder.path.is_dir():
         previous = folder.read_metrics() if folder.metrics.is_file() else None

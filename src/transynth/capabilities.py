@@ -41,6 +41,18 @@ UNPAIRED_BIDIRECTIONAL = Capabilities(
     data_kind="unpaired",
 )
 
+#: InfoGAN, AC-GAN: generators from noise that disentangle a factor; they do not translate.
+#: Each method sets ``unsupervised`` and ``interpretable`` (``dataclasses.replace``).
+GENERATOR_FROM_NOISE = Capabilities(
+    translates=False,
+    paired=False,
+    multi_domain=False,
+    bidirectional=False,
+    joint_representation=False,
+    disentangles=True,
+    data_kind="classes",
+)
+
 
 def _mark(flag: bool) -> str:
     return "O" if flag else "X"

@@ -21,15 +21,9 @@ from collections.abc import Callable
 import torch
 
 from transynth.eval.metrics import classification_accuracy
+from transynth.nn.inference import run_batched
 
 Classifier = Callable[[torch.Tensor], torch.Tensor]  # images in [-1, 1] -> logits
-
-
-def _logits(classify: Classifier, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.cat(
-            [classify(x[i : i + batch_size]).float().cpu() for i in range(0, len(x), batch_size)]
-        )
 
 
 def evaluate_domain_adaptation(
@@ -40,6 +34,7 @@ def evaluate_domain_adaptation(
     source: int = 0,
     target: int = 1,
     batch_size: int = 256,
+    device: torch.device | None = None,
 ) -> dict[str, float]:
     """Accuracies of a method's classifier on the target (and source) domain of `task`.
 
@@ -47,6 +42,7 @@ def evaluate_domain_adaptation(
         classify_source: logits for source-domain images (through the source-specific layers).
         classify_target: logits for target-domain images (through the target-specific layers).
         task: a TaskData whose domains `source` and `target` carry labels.
+        device: where the classifiers run (each batch is moved there); None: as stored.
     """
     out: dict[str, float] = {}
     for key, count_key, split, domain, classify in (
@@ -64,6 +60,6 @@ def evaluate_domain_adaptation(
         labelled = int((y >= 0).sum())
         if len(x) == 0 or labelled == 0:
             continue
-        out[key] = classification_accuracy(_logits(classify, x, batch_size), y)
+        out[key] = classification_accuracy(run_batched(classify, x, batch_size, device=device), y)
         out[count_key] = float(labelled)
     return out

@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from transynth.fileio import atomic_path
+from transynth.nn.inference import run_batched
 
 __all__ = [
     "EMBEDDED_DOMAINS",
@@ -159,16 +160,9 @@ class DomainClassifier(nn.Module):
 
     def _batched(self, x: torch.Tensor, fn: Any, dim: int, batch_size: int) -> torch.Tensor:
         device = next(self.parameters()).device
-        was_training = self.training
-        self.eval()
-        out = []
-        with torch.no_grad():
-            for i in range(0, len(x), batch_size):
-                out.append(fn(self.prepare(x[i : i + batch_size].to(device))).float().cpu())
-        self.train(was_training)
-        if not out:
-            return torch.empty(0, dim)
-        return torch.cat(out)
+        return run_batched(
+            lambda b: fn(self.prepare(b)), x, batch_size, module=self, device=device, empty=(dim,)
+        )
 
     def logits(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         """Logits of any images (prepared first), in eval mode without gradients, on the CPU."""

@@ -46,6 +46,9 @@ from safetensors.torch import load_file, save_file
 
 from transynth.eval import classifier as C
 from transynth.eval.metrics import classification_accuracy, hungarian_accuracy, l1, psnr
+from transynth.models.base import columns_grid
+from transynth.models.stargan_labels import attribute_edits
+from transynth.nn.inference import run_batched
 
 #: Bump when the protocol of the task classifiers changes (in the cache file name).
 TASK_CLASSIFIER_VERSION = 1
@@ -146,18 +149,10 @@ def _test_accuracy(model: C.DomainClassifier, task: Any, kind: str) -> float:
     return float(((model.logits(x) > 0).float() == y).float().mean())
 
 
-@torch.no_grad()
 def _generate(model: Any, x: torch.Tensor, c: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
     """G(x, c) in eval mode, batched, on the model's device; CPU float32 in [-1, 1]."""
-    was = model.training
-    model.eval()
-    dev = _device(model)
-    out = [
-        model.G(x[i : i + batch_size].to(dev), c[i : i + batch_size].to(dev)).float().cpu()
-        for i in range(0, len(x), batch_size)
-    ]
-    model.train(was)
-    return torch.cat(out).clamp(-1, 1)
+    out = run_batched(model.G, (x, c), batch_size, module=model, device=_device(model))
+    return out.clamp(-1, 1)
 
 
 def evaluate_domains(
@@ -210,8 +205,6 @@ def evaluate_attributes(
     model: Any, task: Any, *, max_images: int = 500, seed: int = 0
 ) -> dict[str, float]:
     """Attribute accuracy of single-attribute edits, and L1/PSNR against rendered ground truth."""
-    from transynth.models.stargan_labels import attribute_edits
-
     names = task.attribute_names or model.labels.sets[0].names
     classifier, acc = task_classifier(task, "attributes", seed)
     n = min(len(task.test), max_images)
@@ -261,8 +254,6 @@ def translation_grid(model: Any, task: Any, per_domain: int = 2) -> tuple[torch.
     Domains: ``per_domain`` test images of each domain, columns = input + each domain.
     Attributes: 8 test images, columns = input + each single-attribute edit.
     """
-    from transynth.models.base import columns_grid
-    from transynth.models.stargan_labels import attribute_edits
 
     names = [d.name for d in task.domains]
     if task.kind == "domains":

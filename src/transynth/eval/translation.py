@@ -44,6 +44,7 @@ from transynth.eval.metrics import (
     psnr,
     ssim,
 )
+from transynth.nn.inference import run_batched
 
 __all__ = ["evaluate_translation", "evaluator_domain_for", "translate_in_batches"]
 
@@ -77,15 +78,13 @@ def translate_in_batches(
 ) -> torch.Tensor:
     """`model.translate` over `x` in batches, without gradients, as float32 CPU images clamped to
     [-1, 1] (what every translation metric here judges)."""
-    device = device or _model_device(model)
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(x), batch_size):
-            y = model.translate(x[i : i + batch_size].to(device), direction=direction)
-            out.append(y.detach().float().cpu().clamp(-1.0, 1.0))
-    if not out:
+    if len(x) == 0:
         raise ValueError("no test images to translate")
-    return torch.cat(out)
+    device = device or _model_device(model)
+    out = run_batched(
+        lambda b: model.translate(b, direction=direction), x, batch_size, device=device
+    )
+    return out.clamp(-1.0, 1.0)
 
 
 def _batched_mean(fn: Any, a: torch.Tensor, b: torch.Tensor, batch_size: int) -> float:

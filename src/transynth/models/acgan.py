@@ -46,29 +46,29 @@ least 2 images per batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import GENERATOR_FROM_NOISE
 from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph, noise_prior
 from transynth.losses import discriminator_loss, generator_loss
-from transynth.models.base import (
-    Method,
-    OptimizerSpec,
-    generate_in_eval,
-    judge_real_and_fake,
-    to_rgb,
-)
-from transynth.models.infogan import FIGURE_SEED, fake_count
+from transynth.models.base import Method, OptimizerSpec, judge_real_and_fake, to_rgb
+from transynth.models.infogan import FIGURE_SEED
+from transynth.models.registration import register_model
 from transynth.nn import init_weights
-from transynth.nn.infogan_nets import MnistGenerator, MnistTrunk, check_quarter_size
+from transynth.nn.inference import run_batched
+from transynth.nn.infogan_nets import (
+    AuxClassifierDiscriminator,
+    MnistGenerator,
+    MnistTrunk,
+    check_quarter_size,
+    fake_count,
+)
 from transynth.nn.init import INITS
-from transynth.registry import register_model
+from transynth.runconfig import check
 
 NOISES = ("normal", "uniform")
 
@@ -94,52 +94,30 @@ class ACGANConfig:
     init_gain: float = 0.02
 
     def __post_init__(self) -> None:
-        from transynth.config import _check
-
-        _check(self.noise in NOISES, "model.noise", self.noise, " | ".join(NOISES))
-        _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
-        _check(self.noise_dim >= 1, "model.noise_dim", self.noise_dim, "an integer >= 1")
+        check(self.noise in NOISES, "model.noise", self.noise, " | ".join(NOISES))
+        check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
+        check(self.noise_dim >= 1, "model.noise_dim", self.noise_dim, "an integer >= 1")
         sizes = (self.ngf, self.ndf, self.g_fc, self.d_fc)
-        _check(min(sizes) >= 1, "model.ngf/ndf/g_fc/d_fc", sizes, "integers >= 1")
-        _check(self.lambda_cls >= 0, "model.lambda_cls", self.lambda_cls, "a weight >= 0")
-        _check(self.lr > 0, "model.lr", self.lr, "a positive float")
-        _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
-        _check(self.fake_batch >= 0, "model.fake_batch", self.fake_batch, "an integer >= 0")
-        _check(self.leak >= 0, "model.leak", self.leak, "a slope >= 0")
-
-
-class AuxClassifierDiscriminator(nn.Module):
-    """D: shared trunk, a real/fake head and a class head; returns (scores (N,), logits (N, K))."""
-
-    def __init__(self, trunk: MnistTrunk, num_classes: int) -> None:
-        super().__init__()
-        self.trunk = trunk
-        self.source = nn.Linear(trunk.out_features, 1)
-        self.classes = nn.Linear(trunk.out_features, num_classes)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.trunk(x)
-        return self.source(h).squeeze(1), self.classes(h)
+        check(min(sizes) >= 1, "model.ngf/ndf/g_fc/d_fc", sizes, "integers >= 1")
+        check(self.lambda_cls >= 0, "model.lambda_cls", self.lambda_cls, "a weight >= 0")
+        check(self.lr > 0, "model.lr", self.lr, "a positive float")
+        check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
+        check(self.fake_batch >= 0, "model.fake_batch", self.fake_batch, "an integer >= 0")
+        check(self.leak >= 0, "model.leak", self.leak, "a slope >= 0")
 
 
 @register_model("acgan")
 class ACGAN(Method):
     Config = ACGANConfig
-    capabilities = Capabilities(
-        translates=False,
-        paired=False,
-        multi_domain=False,
-        bidirectional=False,
-        joint_representation=False,
-        disentangles=True,
-        unsupervised="no",
-        interpretable=True,  # the factor is the class the labels name
-        data_kind="classes",
-    )
+    # interpretable: the factor is the class the labels name
+    capabilities = replace(GENERATOR_FROM_NOISE, unsupervised="no", interpretable=True)
     default_task = "mnist"
     network_names = ("G", "D")
     # D learns the real classes; G and D agree on the generated ones
     monitored_losses = ("d/cls_real", "g/cls")
+    # The evaluator recognises the requested class, then FID/KID of samples; a class grid
+    evaluation = ("conditional", "generation")
+    figures = ("class_grid",)
 
     def __init__(self, config: ACGANConfig, domains, image_size: int) -> None:
         super().__init__(config, domains, image_size)
@@ -181,8 +159,8 @@ class ACGAN(Method):
         self, noise: torch.Tensor, labels: torch.Tensor, batch_size: int = 500
     ) -> torch.Tensor:
         """G's images in eval mode, on the CPU in float32."""
-        return generate_in_eval(
-            self, lambda z, y: self.G(self._latent(z, y)), (noise, labels), batch_size
+        return run_batched(
+            lambda z, y: self.G(self._latent(z, y)), (noise, labels), batch_size, module=self
         )
 
     # ---- protocol ----------------------------------------------------------------------------
@@ -261,11 +239,11 @@ class ACGAN(Method):
         if len(bad):
             raise ValueError(
                 f"label {int(bad[0])} is out of range; this acgan has classes 0.."
-                f"{self.num_classes - 1} ({', '.join(self._class_names())})"
+                f"{self.num_classes - 1} ({', '.join(self.class_names())})"
             )
         return out
 
-    def _class_names(self) -> Sequence[str]:
+    def class_names(self) -> Sequence[str]:
         names = self.domains[0].class_names
         return (
             names if len(names) == self.num_classes else [str(i) for i in range(self.num_classes)]
@@ -306,7 +284,7 @@ class ACGAN(Method):
                 "computes": "images of the requested classes from noise",
                 "inputs": {
                     "noise": {"prior": noise_prior(self.config.noise)},
-                    "label": {"values": list(self._class_names())},
+                    "label": {"values": list(self.class_names())},
                 },
                 "outputs": {"image": IMAGE_OUTPUT},
             },
@@ -331,47 +309,11 @@ class ACGAN(Method):
         grid = torch.cat([real.float().cpu().unsqueeze(1), fake], 1).flatten(0, 1)
         return to_rgb(grid), k + 1
 
-    def evaluate(
-        self,
-        task: Any,
-        *,
-        per_class: int = 100,
-        num_samples: int = 1000,
-        max_real: int | None = None,
-        evaluator_domain: dict[str, str | None] | None = None,
-        seed: int = 0,
-    ) -> dict[str, float]:
-        """``conditional_accuracy``: how often the domain's evaluator recognises the requested
-        class in ``per_class`` images per class; ``fid``/``kid`` of ``num_samples`` images (classes
-        uniform) against the real test images and the ``fid_real``/``kid_real`` floor (see
-        :mod:`transynth.eval.generation`). Empty without an evaluator for the domain."""
-        from transynth.eval.disentanglement import conditional_accuracy
-        from transynth.eval.generation import domain_evaluator, generation_scores
+    def class_samples(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One image of each class in `labels`, the noise drawn with `generator`."""
+        return self._generate(self._noise(len(labels), generator), labels)
 
-        ev = domain_evaluator(task, self.device, evaluator_domain)
-        if ev is None:
-            return {}
-        gen = torch.Generator().manual_seed(seed)
-        results = {f"evaluator/{ev.domain}_test_accuracy": float(ev.test_accuracy)}
-        if ev.num_classes == self.num_classes:
-            results["conditional_accuracy"] = conditional_accuracy(
-                lambda labels: self._generate(self._noise(len(labels), gen), labels),
-                ev.logits,
-                self.num_classes,
-                per_class,
-            )
-        labels = torch.randint(0, self.num_classes, (num_samples,), generator=gen)
-        fake = self._generate(self._noise(num_samples, gen), labels)
-        results.update(generation_scores(fake, task, ev, max_real=max_real))
-        return results
-
-    def write_figures(self, task: Any, folder: Path) -> None:
-        """``classes.png``: one column per class, one row per fixed noise draw."""
-        from transynth.eval.figures import save_figure
-
-        images, k = self.class_grid(8)
-        caption = (
-            "AC-GAN: one column per class (" + ", ".join(self._class_names()) + "), one row per "
-            "noise draw, fixed along the row: the class is controlled, the noise keeps the style."
-        )
-        save_figure(folder, "classes", images, caption, nrow=k)
+    def prior_samples(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """`n` images of uniformly drawn classes, classes then noise drawn with `generator`."""
+        labels = torch.randint(0, self.num_classes, (n,), generator=generator)
+        return self._generate(self._noise(n, generator), labels)

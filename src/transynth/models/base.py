@@ -76,6 +76,12 @@ class Method(nn.Module):
     #: Keyword conditions ``translate`` accepts besides the direction (e.g. ``("label",)`` for
     #: E-CDRD's translation with a chosen attribute, ``("attributes",)`` for StarGAN).
     conditions: ClassVar[tuple[str, ...]] = ()
+    #: The evaluation protocols the evaluation layer's ``evaluate`` runs for this method, in
+    #: order (names from its ``EVALUATION_PROTOCOLS``); translators share ``("translation",)``.
+    evaluation: ClassVar[tuple[str, ...]] = ("translation",)
+    #: The figure kinds the evaluation layer's ``write_figures`` draws for the run report (names
+    #: from its ``FIGURE_KINDS``), e.g. a t-SNE of a shared latent space, code traversals.
+    figures: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any, domains: Sequence[DomainInfo], image_size: int) -> None:
         super().__init__()
@@ -117,22 +123,6 @@ class Method(nn.Module):
     def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         """A grid (N, 3, H, W) in [-1, 1] showing the method at work, and its row length."""
         raise NotImplementedError
-
-    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
-        """Held-out metrics on `task` (a TaskData); all translators share one protocol.
-
-        ``options`` go to :func:`transynth.eval.translation.evaluate_translation` (e.g.
-        ``max_images``, ``evaluator_domain``).
-        """
-        from transynth.eval.translation import evaluate_translation
-
-        return evaluate_translation(self, task, **options)
-
-    def write_figures(self, task: Any, folder: Path) -> None:
-        """Write method-specific figures (``NAME.png`` plus an optional ``NAME.txt`` caption)
-        into `folder` after the final evaluation; the run report embeds them. E.g. a t-SNE of a
-        shared latent space, code traversals."""
-        del task, folder
 
     # ---- inference -------------------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:
@@ -346,25 +336,6 @@ class Method(nn.Module):
             return y[..., ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w].float().cpu()
         finally:
             self.train(was_training)
-
-
-@torch.no_grad()
-def generate_in_eval(
-    model: nn.Module, generate: Any, latents: Sequence[torch.Tensor], batch_size: int = 500
-) -> torch.Tensor:
-    """``generate(*batch_of_latents)`` over all `latents` in batches, in eval mode (restored
-    afterwards), as one float32 CPU tensor: the sampling loop of generators from noise."""
-    was_training = model.training
-    model.eval()
-    try:
-        n = len(latents[0])
-        out = [
-            generate(*(t[i : i + batch_size] for t in latents)).float().cpu()
-            for i in range(0, n, batch_size)
-        ]
-    finally:
-        model.train(was_training)
-    return torch.cat(out)
 
 
 def judge_real_and_fake(

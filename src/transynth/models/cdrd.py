@@ -27,7 +27,7 @@ whose labels are never read during training):
 E-CDRD (``ecdrd``, :mod:`transynth.models.ecdrd`) adds encoders and translation.
 
 Cross-domain classification (the paper's domain-adaptation result): the attribute head classifies
-real target images through D_T + D_C (``evaluate``: ``target_test_accuracy`` on the held-out target
+real target images through D_T + D_C (``classify``: ``target_test_accuracy`` on the held-out target
 test split, ``target_train_accuracy_transductive`` on the unlabelled target training images, the
 paper's protocol). A source-only baseline is trained in the same run (``C_src``: the same D_S + D_C
 architecture with only the attribute head, its own ``src`` phase, cross-entropy on labelled source
@@ -44,8 +44,9 @@ Presets: ``paper`` is the reference scale (28 px, ngf 128, lr 8e-5, 100k steps).
 architecture at 32 px with ngf 32 and raises lr to 5e-4 for its 800 steps (the reference trains for
 about 600k iterations; at 8e-5 the attribute does not control generation within 800 steps).
 
-Evaluation (``evaluate``): ``target_test_accuracy``, ``target_train_accuracy_transductive``,
-``source_test_accuracy`` (D's attribute head), the same under ``source_only/`` (the baseline),
+Evaluation (``evaluation``, run by the evaluation layer's ``evaluate``): ``target_test_accuracy``,
+``target_train_accuracy_transductive``, ``source_test_accuracy`` (D's attribute head), the same
+under ``source_only/`` (the baseline),
 ``joint/{domain}/conditional_accuracy`` (the domain's evaluator on X~ generated for each label
 agrees with that label) and ``joint/pair_agreement`` (both evaluators give a pair the same class);
 E-CDRD adds its translation metrics.
@@ -76,24 +77,23 @@ Deliberate departures:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transynth.capabilities import Capabilities
-from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph
+from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import (
     GAN_MODES,
     discriminator_loss,
     generator_loss,
     labelled_cross_entropy,
 )
-from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
+from transynth.models.base import Method, OptimizerSpec
+from transynth.models.cdrd_inference import CDRDInference
+from transynth.models.registration import register_model
 from transynth.nn import init_weights
 from transynth.nn.augment import geometric_jitter
 from transynth.nn.cdrd_nets import (
@@ -103,20 +103,17 @@ from transynth.nn.cdrd_nets import (
     lenet_layers,
 )
 from transynth.nn.init import INITS, copy_init
-from transynth.registry import register_model
+from transynth.runconfig import check
 
 #: The lecture's comparison table, last row: unpaired, multi-domain, bi-direction, joint
 #: representation, partially unsupervised, interpretable.
-CDRD_CAPABILITIES = Capabilities(
-    translates=True,
-    paired=False,
+CDRD_CAPABILITIES = replace(
+    UNPAIRED_BIDIRECTIONAL,
     multi_domain=True,
-    bidirectional=True,
     joint_representation=True,
     disentangles=True,
     unsupervised="partially",
     interpretable=True,
-    data_kind="unpaired",
 )
 
 G_NORMS = ("batch", "none")
@@ -149,45 +146,40 @@ class CDRDConfig:
     init_gain: float = 0.02
 
     def __post_init__(self) -> None:
-        from transynth.config import _check
-
-        _check(self.z_dim >= 1, "model.z_dim", self.z_dim, "an integer >= 1")
-        _check(self.ngf >= 1, "model.ngf", self.ngf, "an integer >= 1")
-        _check(self.g_norm in G_NORMS, "model.g_norm", self.g_norm, " | ".join(G_NORMS))
-        _check(self.g_private_layers >= 1, "model.g_private_layers", self.g_private_layers, ">= 1")
+        check(self.z_dim >= 1, "model.z_dim", self.z_dim, "an integer >= 1")
+        check(self.ngf >= 1, "model.ngf", self.ngf, "an integer >= 1")
+        check(self.g_norm in G_NORMS, "model.g_norm", self.g_norm, " | ".join(G_NORMS))
+        check(self.g_private_layers >= 1, "model.g_private_layers", self.g_private_layers, ">= 1")
         widths = (self.d_conv1, self.d_conv2, self.d_conv3)
-        _check(min(widths) >= 1, "model.d_conv1/2/3", widths, "positive channel counts")
-        _check(self.emb_dim >= 1, "model.emb_dim", self.emb_dim, "an integer >= 1")
-        _check(
+        check(min(widths) >= 1, "model.d_conv1/2/3", widths, "positive channel counts")
+        check(self.emb_dim >= 1, "model.emb_dim", self.emb_dim, "an integer >= 1")
+        check(
             1 <= self.d_private_layers <= 3,
             "model.d_private_layers",
             self.d_private_layers,
             "1, 2 or 3 (the FC layer and the heads are always shared)",
         )
-        _check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "in [0, 1)")
-        _check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
-        _check(self.lambda_cls >= 0, "model.lambda_cls", self.lambda_cls, "a weight >= 0")
-        _check(self.lr > 0, "model.lr", self.lr, "a learning rate > 0")
-        _check(self.invert_steps >= 0, "model.invert_steps", self.invert_steps, "an integer >= 0")
-        _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
-
-
-def _resize(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
-    if tuple(x.shape[-2:]) == tuple(hw):
-        return x
-    shrink = hw[0] < x.shape[-2] or hw[1] < x.shape[-1]
-    return F.interpolate(x, size=hw, mode="bilinear", align_corners=False, antialias=shrink)
+        check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "in [0, 1)")
+        check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
+        check(self.lambda_cls >= 0, "model.lambda_cls", self.lambda_cls, "a weight >= 0")
+        check(self.lr > 0, "model.lr", self.lr, "a learning rate > 0")
+        check(self.invert_steps >= 0, "model.invert_steps", self.invert_steps, "an integer >= 0")
+        check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
 
 
 # ---- the method ------------------------------------------------------------------------------
 @register_model("cdrd")
-class CDRD(Method):
+class CDRD(CDRDInference, Method):
     Config = CDRDConfig
     capabilities = CDRD_CAPABILITIES
     default_task = "mnist2uci"
     network_names: tuple[str, ...] = ("G_C", "G_S", "G_T", "D_S", "D_T", "D_C", "C_src")
     monitored_losses: tuple[str, ...] = ("d/cls_real_S", "src/cls_S")
     conditions = ("label",)
+    # Cross-domain classification (D's attribute head, then the same-run source-only baseline)
+    # and the jointly generated pairs judged in each domain; see the module docstring.
+    evaluation: tuple[str, ...] = ("adaptation", "source_only", "joint")
+    figures: tuple[str, ...] = ("feature_tsne", "joint_samples")
     translation_export_blocker = (
         "it translates by optimising each image's latent code (G inversion), which is not a "
         "graph; export its sampler (--sampler) or train ecdrd, which translates with an encoder"
@@ -351,251 +343,3 @@ class CDRD(Method):
             "cls_fake_S": half * labelled_cross_entropy(cls_fs, fakes["label_S"]),
             "cls_fake_T": half * labelled_cross_entropy(cls_ft, fakes["label_T"]),
         }
-
-    # ---- inference ---------------------------------------------------------------------------
-    def _labels(self, label: Any, n: int, device: torch.device) -> torch.Tensor:
-        """`label` (an int, a sequence or a tensor of n ints) as a (n,) long tensor, checked."""
-        if isinstance(label, bool):
-            raise ValueError(f"label {label!r} is not a class index")
-        t = torch.as_tensor(label, dtype=torch.long, device=device)
-        if t.dim() == 0:
-            t = t.expand(n).clone()
-        if t.dim() != 1 or len(t) != n:
-            raise ValueError(f"labels: expected one label or {n}, got shape {tuple(t.shape)}")
-        if len(t) and (int(t.min()) < 0 or int(t.max()) >= self.num_classes):
-            names = ", ".join(self.domains[0].class_names) or "-"
-            raise ValueError(
-                f"label {label!r} is out of range; accepted: 0..{self.num_classes - 1} "
-                f"(classes of {self.domains[0].name}: {names})"
-            )
-        return t
-
-    def classify(self, x: torch.Tensor, domain: int) -> torch.Tensor:
-        """Attribute logits of real images of `domain` (0 source, 1 target) through D_C's head."""
-        x = match_channels(x.to(self.device, torch.float32), self.domains[domain].channels)
-        return self.discriminate(_resize(x, (self.image_size, self.image_size)), domain)[1]
-
-    def features(self, x: torch.Tensor, domain: int) -> torch.Tensor:
-        """D_C's features (the input of its heads) of images of `domain`."""
-        x = match_channels(x.to(self.device, torch.float32), self.domains[domain].channels)
-        return self.discriminate(_resize(x, (self.image_size, self.image_size)), domain)[2]
-
-    def _sample_names(self) -> tuple[str, str]:
-        a, b = (d.name for d in self.domains)
-        return (a, b) if a != b else ("A", "B")
-
-    @torch.no_grad()
-    def sample(
-        self,
-        n: int,
-        *,
-        labels: int | Sequence[int] | torch.Tensor | None = None,
-        codes: dict[str, float] | None = None,
-        seed: int | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """`n` jointly generated pairs {source name: X~_S, target name: X~_T} from the same
-        (z, l): the i-th images of both domains share their noise and their attribute."""
-        if codes:
-            raise ValueError(
-                f"{self.name} takes no latent codes ({', '.join(codes)}); its attribute is "
-                "chosen with labels="
-            )
-        if n < 1:
-            raise ValueError(f"n must be at least 1, got {n}")
-        gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = torch.randn(n, self.config.z_dim, generator=gen).to(self.device)
-        if labels is None:
-            y = torch.randint(0, self.num_classes, (n,), generator=gen).to(self.device)
-        else:
-            y = self._labels(labels, n, self.device)
-        was_training = self.training
-        self.eval()
-        try:
-            xs, xt = self.generate(z, y)
-        finally:
-            self.train(was_training)
-        a, b = self._sample_names()
-        return {a: xs.float().cpu(), b: xt.float().cpu()}
-
-    def sampler_export_spec(self) -> ExportSpec:
-        """The joint generator as a graph of (z, label) -> (X~_S, X~_T)."""
-        z = torch.randn(4, self.config.z_dim, generator=torch.Generator().manual_seed(0))
-        labels = torch.arange(4) % self.num_classes
-        names = self._sample_names()
-        return ExportSpec(
-            module=FunctionGraph(self, self.generate),
-            inputs={"z": z.to(self.device), "label": labels.to(self.device)},
-            outputs=names,
-            contract={
-                "computes": "a pair of images, one per domain, sharing z and the attribute",
-                "inputs": {
-                    "z": {"prior": "normal(0, 1)"},
-                    "label": {"values": f"0..{self.num_classes - 1}"},
-                },
-                "outputs": dict.fromkeys(names, IMAGE_OUTPUT),
-            },
-        )
-
-    def _latent(self, x: torch.Tensor, labels: torch.Tensor, domain: int) -> torch.Tensor:
-        """z for a given image: here by inverting G (CoGAN-style); E-CDRD encodes instead."""
-        z = torch.zeros(len(x), self.config.z_dim, device=x.device, requires_grad=True)
-        opt = torch.optim.Adam([z], lr=0.05)
-        with torch.enable_grad():
-            for _ in range(self.config.invert_steps):
-                rec = self._render(z, labels, domain).float()
-                loss = F.mse_loss(rec, x.float()) + 1e-3 * z.pow(2).mean()
-                (z.grad,) = torch.autograd.grad(loss, [z])  # only z: G's weights stay untouched
-                opt.step()
-        return z.detach()
-
-    def translate_tensor(
-        self, x: torch.Tensor, direction: str, label: Any = None, **condition: Any
-    ) -> torch.Tensor:
-        """Translate a batch into the other domain, showing attribute `label` (an int or one per
-        image; None keeps the attribute D's head predicts for each input)."""
-        src = 0 if direction == "AtoB" else 1
-        hw = tuple(x.shape[-2:])
-        x = _resize(x.float(), (self.image_size, self.image_size))
-        labels = (
-            self.discriminate(x, src)[1].argmax(1)
-            if label is None
-            else self._labels(label, len(x), x.device)
-        )
-        z = self._latent(x, labels, src)
-        y = self._render(z, labels, 1 - src).float()
-        return _resize(y, hw).clamp(-1.0, 1.0)
-
-    @torch.no_grad()
-    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        """Rows of: real S, real T, then a joint pair (X~_S, X~_T) for the row's source label."""
-        real_a, real_b = batch["A"], batch["B"]
-        labels = batch["label_A"].clamp(min=0)
-        gen = torch.Generator().manual_seed(0)
-        z = torch.randn(len(real_a), self.config.z_dim, generator=gen).to(real_a.device)
-        fake_s, fake_t = self.generate(z, labels)
-        return columns_grid([real_a, real_b, fake_s, fake_t, *self._visual_extra(batch)])
-
-    def _visual_extra(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
-        return []
-
-    # ---- evaluation ----------------------------------------------------------------------------
-    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
-        """Cross-domain classification (this method and the source-only baseline) and, for the
-        jointly generated pairs, the evaluator's agreement with the requested attribute in each
-        domain. See the module docstring; ``options`` go to the translation evaluation
-        (E-CDRD)."""
-        from transynth.eval.adaptation import evaluate_domain_adaptation
-
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                out = evaluate_domain_adaptation(
-                    lambda x: self.classify(x, 0), lambda x: self.classify(x, 1), task
-                )
-                if self.config.source_only:
-                    src_only = evaluate_domain_adaptation(
-                        self.source_only_logits, self.source_only_logits, task
-                    )
-                    out.update({f"source_only/{k}": v for k, v in src_only.items()})
-                out.update(self._joint_metrics(task))
-            out.update(self._extra_metrics(task, **options))
-        finally:
-            self.train(was_training)
-        return out
-
-    def source_only_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The same-run source-only baseline C_src's class logits for images of either domain."""
-        x = match_channels(x.to(self.device, torch.float32), self.domains[0].channels)
-        return self.C_src(_resize(x, (self.image_size, self.image_size)))
-
-    def _extra_metrics(self, task: Any, **options: Any) -> dict[str, float]:
-        return {}
-
-    def _joint_metrics(self, task: Any, per_class: int = 100) -> dict[str, float]:
-        """``joint/{domain}/conditional_accuracy`` for each judged domain, and
-        ``joint/pair_agreement``: both evaluators give the pair the same class."""
-        from transynth.eval.classifier import get_evaluator
-        from transynth.eval.disentanglement import conditional_accuracy
-        from transynth.eval.translation import evaluator_domain_for
-
-        out: dict[str, float] = {}
-        names = self._sample_names()
-        preds = []
-        for i, dom in enumerate(self.domains):
-            judge = evaluator_domain_for(dom.name, None)
-            if judge is None:
-                continue
-            ev = get_evaluator(judge, task.image_size, dom.channels, device=self.device)
-            out[f"evaluator/{judge}_test_accuracy"] = float(ev.test_accuracy)
-
-            def generate(labels: torch.Tensor, key: str = names[i]) -> torch.Tensor:
-                return self.sample(len(labels), labels=labels, seed=0)[key]
-
-            out[f"joint/{dom.name}/conditional_accuracy"] = conditional_accuracy(
-                generate, ev.logits, self.num_classes, per_class
-            )
-            labels = torch.arange(self.num_classes).repeat_interleave(per_class)
-            preds.append(ev.logits(generate(labels)).argmax(1))
-        if len(preds) == 2:
-            out["joint/pair_agreement"] = float((preds[0] == preds[1]).float().mean())
-        return out
-
-    def write_figures(self, task: Any, folder: Path) -> None:
-        """t-SNE of D_C's features of real test images of both domains (coloured by domain and
-        by class), and joint samples for every attribute value."""
-        from transynth.eval.figures import save_figure, tsne_figure
-
-        feats, doms, labels = [], [], []
-        for d in (0, 1):
-            x, y = task.test.domain_tensors(d)
-            x, y = x[:500], y[:500]
-            if len(x) == 0:
-                continue
-            with torch.no_grad():
-                feats.append(
-                    torch.cat(
-                        [
-                            self.features(x[i : i + 256], d).float().cpu()
-                            for i in range(0, len(x), 256)
-                        ]
-                    )
-                )
-            doms.append(torch.full((len(x),), d))
-            labels.append(y.clamp(min=0))
-        names = [d.name for d in self.domains]
-        if sum(len(f) for f in feats) >= 10:
-            fig = tsne_figure(
-                torch.cat(feats),
-                torch.cat(doms),
-                torch.cat(labels),
-                names,
-                f"{self.name}: D_C features of real test images",
-            )
-            save_figure(
-                folder,
-                "tsne_dc_features",
-                fig,
-                f"t-SNE of the shared discriminator trunk's features (D_C) of real {names[0]} "
-                f"(source) and {names[1]} (target) test images; left coloured by domain, right "
-                "by class. Aligned, class-separated clusters across domains are what cross-domain "
-                "classification needs.",
-            )
-        per = 8
-        rows = []
-        for k in range(self.num_classes):
-            pair = self.sample(per, labels=k, seed=k)
-            rows += [t.float().expand(-1, 3, -1, -1) for t in pair.values()]
-        save_figure(
-            folder,
-            "joint_samples",
-            torch.cat(rows),
-            f"Joint samples: for each attribute value (0..{self.num_classes - 1}, two rows each) "
-            f"a row of {names[0]} and below it the {names[1]} images generated from the same "
-            "(z, l).",
-            nrow=per,
-        )
-        self._extra_figures(task, folder)
-
-    def _extra_figures(self, task: Any, folder: Path) -> None:
-        del task, folder

@@ -43,6 +43,7 @@ from torch import nn
 from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator
+from transynth.models.registration import register_model
 from transynth.nn import (
     ImagePool,
     PatchDiscriminator,
@@ -53,7 +54,7 @@ from transynth.nn import (
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
 from transynth.nn.warp import WarpOptions
-from transynth.registry import register_model
+from transynth.runconfig import check
 
 GENERATORS = ("resnet", "unet")
 
@@ -79,30 +80,28 @@ class CycleGANConfig(WarpOptions):
     init_gain: float = 0.02
 
     def __post_init__(self) -> None:
-        from transynth.config import _check
-
-        _check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
-        _check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
-        _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
-        _check(
+        check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
+        check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
+        check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
+        check(
             self.generator in GENERATORS, "model.generator", self.generator, " | ".join(GENERATORS)
         )
-        self.check_warp()
-        _check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
-        _check(
+        self.check_warp(check)
+        check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
+        check(
             self.n_blocks >= 0 and self.ngf >= 1 and self.ndf >= 1,
             "model.n_blocks/ngf/ndf",
             (self.n_blocks, self.ngf, self.ndf),
             "n_blocks >= 0, ngf >= 1, ndf >= 1",
         )
-        _check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
-        _check(
+        check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
+        check(
             self.lambda_cyc >= 0 and self.lambda_identity >= 0,
             "model.lambda_cyc/identity",
             (self.lambda_cyc, self.lambda_identity),
             "non-negative weights",
         )
-        _check(self.pool_size >= 0, "model.pool_size", self.pool_size, "an integer >= 0")
+        check(self.pool_size >= 0, "model.pool_size", self.pool_size, "an integer >= 0")
 
 
 @register_model("cyclegan")

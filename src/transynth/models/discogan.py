@@ -61,10 +61,11 @@ from torch import nn
 from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator
+from transynth.models.registration import register_model
 from transynth.nn import init_weights
 from transynth.nn.init import INITS
 from transynth.nn.warp import WarpOptions
-from transynth.registry import register_model
+from transynth.runconfig import check
 
 DISCO_INITS = ("pytorch", *INITS)
 
@@ -192,36 +193,34 @@ class DiscoGANConfig(WarpOptions):
     init_gain: float = 0.02
 
     def __post_init__(self) -> None:
-        from transynth.config import _check
-
-        self.check_warp()
-        _check(self.init in DISCO_INITS, "model.init", self.init, " | ".join(DISCO_INITS))
-        _check(
+        self.check_warp(check)
+        check(self.init in DISCO_INITS, "model.init", self.init, " | ".join(DISCO_INITS))
+        check(
             self.ngf >= 1 and self.ndf >= 1, "model.ngf/ndf", (self.ngf, self.ndf), "integers >= 1"
         )
-        _check(self.n_levels >= 0, "model.n_levels", self.n_levels, "0 (auto) or an integer >= 1")
-        _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
-        _check(
+        check(self.n_levels >= 0, "model.n_levels", self.n_levels, "0 (auto) or an integer >= 1")
+        check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
+        check(
             self.gan_weight >= 0 and self.fm_weight >= 0,
             "model.gan_weight/fm_weight",
             (self.gan_weight, self.fm_weight),
             "non-negative weights",
         )
         for name in ("rate_start", "rate_end"):
-            _check(0 <= getattr(self, name) <= 1, f"model.{name}", getattr(self, name), "in [0, 1]")
-        _check(
+            check(0 <= getattr(self, name) <= 1, f"model.{name}", getattr(self, name), "in [0, 1]")
+        check(
             self.curriculum_steps >= 0,
             "model.curriculum_steps",
             self.curriculum_steps,
             "an integer >= 0",
         )
-        _check(
+        check(
             self.update_interval >= 2,
             "model.update_interval",
             self.update_interval,
             "an integer >= 2 (1 D update per update_interval - 1 generator updates)",
         )
-        _check(self.weight_decay >= 0, "model.weight_decay", self.weight_decay, ">= 0")
+        check(self.weight_decay >= 0, "model.weight_decay", self.weight_decay, ">= 0")
 
 
 @register_model("discogan")

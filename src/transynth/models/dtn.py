@@ -51,29 +51,22 @@ Deliberate departures:
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
+from transynth.models.registration import register_model
 from transynth.nn import init_weights
-from transynth.registry import register_model
+from transynth.nn.dtn_augment import augment_for_f, elastic_warp, vary_strokes
+from transynth.nn.dtn_nets import Decoder, FeatureExtractor, ThreeWayDiscriminator
+from transynth.runconfig import check
 
 #: DTN: unpaired, one way (S -> T) only, a joint representation (f's feature space).
-DTN_CAPABILITIES = Capabilities(
-    translates=True,
-    paired=False,
-    multi_domain=False,
-    bidirectional=False,
-    joint_representation=True,
-    disentangles=False,
-    data_kind="unpaired",
-)
+DTN_CAPABILITIES = replace(UNPAIRED_BIDIRECTIONAL, bidirectional=False, joint_representation=True)
 
 
 @dataclass(frozen=True)
@@ -96,161 +89,25 @@ class DTNConfig:
     init_gain: float = 0.02
 
     def __post_init__(self) -> None:
-        from transynth.config import _check
-
-        _check(
+        check(
             min(self.f_width, self.feature_dim, self.ngf, self.ndf) >= 1,
             "model.f_width/feature_dim/ngf/ndf",
             (self.f_width, self.feature_dim, self.ngf, self.ndf),
             "integers >= 1",
         )
-        _check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "in [0, 1)")
-        _check(
+        check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "in [0, 1)")
+        check(
             min(self.alpha, self.beta, self.gamma) >= 0,
             "model.alpha/beta/gamma",
             (self.alpha, self.beta, self.gamma),
             "non-negative weights",
         )
-        _check(
+        check(
             self.f_pretrain_steps >= 0,
             "model.f_pretrain_steps",
             self.f_pretrain_steps,
             "an integer >= 0",
         )
-
-
-def _levels(image_size: int) -> int:
-    """Stride-2 stages between image_size and a 4x4 map (image_size a power of two >= 8)."""
-    n = int(round(math.log2(image_size)))
-    if 2**n != image_size or n < 3:
-        raise ValueError(
-            f"DTN needs a square power-of-two image size >= 8 (its f ends in a 1x1 code and its "
-            f"g starts from one); got {image_size}. Use e.g. data.image_size=32"
-        )
-    return n - 2
-
-
-class FeatureExtractor(nn.Module):
-    """f: conv3-ReLU-maxpool stages down to 4x4, a 4x4 conv to the code (no norm layers, so that
-    the frozen f computes the same function in train and eval mode), plus the class head used
-    only while f is pre-trained."""
-
-    def __init__(
-        self, in_ch: int, width: int, feature_dim: int, num_classes: int, image_size: int
-    ) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        ch = in_ch
-        for i in range(_levels(image_size)):
-            out = width * 2 ** min(i, 2)
-            layers += [nn.Conv2d(ch, out, 3, 1, 1), nn.ReLU(True), nn.MaxPool2d(2)]
-            ch = out
-        # The code is bounded by tanh (as in the common re-implementation): with an unbounded
-        # code, alpha * L_CONST dominates g's objective and g learns adversarial noise that
-        # moves f's code instead of drawing digits.
-        layers += [nn.Conv2d(ch, feature_dim, 4), nn.Tanh()]
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(feature_dim, num_classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)  # (N, feature_dim, 1, 1)
-
-
-class Decoder(nn.Module):
-    """g: a 4x4 transposed conv from the 1x1 code, then stride-2 transposed convs (BN, ReLU)
-    up to the image, tanh."""
-
-    def __init__(self, feature_dim: int, ngf: int, out_ch: int, image_size: int) -> None:
-        super().__init__()
-        n = _levels(image_size)
-        ch = ngf * 2 ** min(n - 1, 3)
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(feature_dim, ch, 4, 1, 0, bias=False),
-            nn.BatchNorm2d(ch),
-            nn.ReLU(True),
-        ]
-        for i in range(n - 1):
-            out = ngf * 2 ** min(n - 2 - i, 3)
-            layers += [
-                nn.ConvTranspose2d(ch, out, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(out),
-                nn.ReLU(True),
-            ]
-            ch = out
-        layers += [nn.ConvTranspose2d(ch, out_ch, 4, 2, 1), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, code: torch.Tensor) -> torch.Tensor:
-        return self.net(code)
-
-
-class ThreeWayDiscriminator(nn.Module):
-    """D: stride-2 convs (BN after the first, LeakyReLU) to 4x4, a 4x4 conv to 3 logits."""
-
-    def __init__(self, in_ch: int, ndf: int, image_size: int, dropout: float) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        ch = in_ch
-        for i in range(_levels(image_size)):
-            out = ndf * 2 ** min(i, 3)
-            layers.append(nn.Conv2d(ch, out, 4, 2, 1, bias=i == 0))
-            if i:
-                layers.append(nn.BatchNorm2d(out))
-            layers.append(nn.LeakyReLU(0.2, True))
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            ch = out
-        layers += [nn.Conv2d(ch, 3, 4), nn.Flatten()]
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-
-def augment_for_f(x: torch.Tensor) -> torch.Tensor:
-    """Source images for f's pre-training: a random affine warp (rotation +-15 degrees, shear
-    +-0.3, scale 0.85-1.15) and, for half of the RGB images, their gray copy, so that f's code
-    depends less on the source domain's style (f must later judge target-style images)."""
-    n, dev = len(x), x.device
-    u = torch.rand(4, n, device=dev)
-    angle, shear, scale = (u[0] - 0.5) * math.radians(30), (u[1] - 0.5) * 0.6, 0.85 + 0.3 * u[2]
-    cos, sin, zero = torch.cos(angle) / scale, torch.sin(angle) / scale, torch.zeros_like(angle)
-    theta = torch.stack(
-        [torch.stack([cos, shear - sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1
-    )
-    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
-    if x.shape[1] == 3:
-        gray = x.mean(1, keepdim=True).expand_as(x)
-        x = torch.where((u[3] < 0.5).view(n, 1, 1, 1), gray, x)
-    return x
-
-
-def elastic_warp(x: torch.Tensor, alpha_px: float = 2.5, cells: int = 4) -> torch.Tensor:
-    """A random smooth displacement of each image (Simard et al. 2003): a `cells` x `cells`
-    grid of N(0, 1) offsets, bicubically upsampled and scaled to about `alpha_px` pixels, the
-    way pen strokes of one digit vary between writers."""
-    n, _, h, w = x.shape
-    offsets = torch.randn(n, 2, cells, cells, device=x.device)
-    offsets = F.interpolate(offsets, size=(h, w), mode="bicubic", align_corners=False)
-    ys, xs = torch.meshgrid(
-        torch.linspace(-1, 1, h, device=x.device),
-        torch.linspace(-1, 1, w, device=x.device),
-        indexing="ij",
-    )
-    grid = torch.stack([xs, ys], -1)[None] + offsets.permute(0, 2, 3, 1) * (2 * alpha_px / h)
-    return F.grid_sample(x, grid.to(x.dtype), padding_mode="border", align_corners=True)
-
-
-def vary_strokes(x: torch.Tensor) -> torch.Tensor:
-    """A third of the images dilated, a third eroded (3x3 max / min filters), a third kept:
-    strokes of other widths (on a dark background dilation thickens them, on a light one it
-    thins them)."""
-    n = len(x)
-    u = torch.rand(n, device=x.device).view(n, 1, 1, 1)
-    dilated = F.max_pool2d(x, 3, 1, 1)
-    eroded = -F.max_pool2d(-x, 3, 1, 1)
-    return torch.where(u < 1 / 3, dilated, torch.where(u > 2 / 3, eroded, x))
 
 
 FAKE_SOURCE, FAKE_TARGET, REAL_TARGET = 0, 1, 2  # D's classes (the paper's D1, D2, D3)
@@ -272,6 +129,8 @@ class DTN(Method):
     default_task = "printed2mnist"
     network_names = ("f", "g", "D")
     monitored_losses = ("g/tid",)
+    # Translation (AtoB only: DTN is one-way), then f's head on source and target test images.
+    evaluation = ("translation", "source_classifier")
 
     def __init__(self, config: DTNConfig, domains, image_size: int) -> None:
         super().__init__(config, domains, image_size)
@@ -405,35 +264,7 @@ class DTN(Method):
         x, t = batch["A"], batch["B"]
         return columns_grid([x, self._g_of_f(x), t, self._g_of_f(t)])
 
-    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
-        """evaluate_translation (AtoB only: DTN is one-way) plus f's accuracy on the source test
-        split (``f/source_test_accuracy``) and, as the source-only baseline, f's head on target
-        test images (``f/target_test_accuracy``)."""
-        from transynth.eval.metrics import classification_accuracy
-        from transynth.eval.translation import evaluate_translation
-
-        metrics = evaluate_translation(self, task, **options)
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                for key, d in (("f/source_test_accuracy", 0), ("f/target_test_accuracy", 1)):
-                    x, y = task.test.domain_tensors(d)
-                    if len(x) == 0 or not bool((y >= 0).any()):
-                        continue
-                    if d == 1 and int(y.max()) >= self.domains[0].num_classes:
-                        continue  # target classes outside f's head: no baseline
-                    logits = torch.cat(
-                        [
-                            self.f.head(
-                                self.encode(x[i : i + 256].to(self.device))[..., None, None]
-                            )
-                            .float()
-                            .cpu()
-                            for i in range(0, len(x), 256)
-                        ]
-                    )
-                    metrics[key] = classification_accuracy(logits, y)
-        finally:
-            self.train(was_training)
-        return metrics
+    def source_classifier_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """f's class head on f(x) (trained on the source labels while f pre-trains), for images
+        of either domain: the source-only baseline."""
+        return self.f.head(self.encode(x)[..., None, None])

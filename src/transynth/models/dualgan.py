@@ -74,11 +74,12 @@ import torch.nn.functional as F
 from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import discriminator_loss, generator_loss, gradient_penalty
 from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator, judge_real_and_fake
+from transynth.models.registration import register_model
 from transynth.nn import PatchDiscriminator, UnetGenerator, init_weights
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
 from transynth.nn.warp import WarpOptions
-from transynth.registry import register_model
+from transynth.runconfig import check
 
 DUALGAN_MODES = ("wgan", "wgan-gp")
 OPTIMIZERS = ("auto", "rmsprop", "adam")
@@ -107,42 +108,40 @@ class DualGANConfig(WarpOptions):
     joint_batch: bool = False  # each critic scores [real, generated] as ONE batch (see docstring)
 
     def __post_init__(self) -> None:
-        from transynth.config import _check
-
-        self.check_warp()
-        _check(
+        self.check_warp(check)
+        check(
             self.gan_mode in DUALGAN_MODES,
             "model.gan_mode",
             self.gan_mode,
             " | ".join(DUALGAN_MODES),
         )
-        _check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
-        _check(
+        check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
+        check(
             self.d_norm in ("auto", *NORMS),
             "model.d_norm",
             self.d_norm,
             " | ".join(("auto", *NORMS)),
         )
-        _check(
+        check(
             self.optimizer in OPTIMIZERS, "model.optimizer", self.optimizer, " | ".join(OPTIMIZERS)
         )
-        _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
-        _check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
-        _check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
-        _check(
+        check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
+        check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
+        check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
+        check(
             self.ngf >= 1 and self.ndf >= 1, "model.ngf/ndf", (self.ngf, self.ndf), "integers >= 1"
         )
-        _check(self.n_critic >= 1, "model.n_critic", self.n_critic, "an integer >= 1")
-        _check(self.clip > 0, "model.clip", self.clip, "a positive bound")
-        _check(
+        check(self.n_critic >= 1, "model.n_critic", self.n_critic, "an integer >= 1")
+        check(self.clip > 0, "model.clip", self.clip, "a positive bound")
+        check(
             self.lambda_rec >= 0 and self.lambda_gp >= 0,
             "model.lambda_rec/lambda_gp",
             (self.lambda_rec, self.lambda_gp),
             "non-negative weights",
         )
-        _check(self.lr is None or self.lr > 0, "model.lr", self.lr, "a positive float or null")
-        _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
-        _check(
+        check(self.lr is None or self.lr > 0, "model.lr", self.lr, "a positive float or null")
+        check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
+        check(
             not (self.gan_mode == "wgan-gp" and self.d_norm == "batch"),
             "model.d_norm",
             self.d_norm,

@@ -26,7 +26,6 @@ Deliberate departure (CDRD's apply too):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -34,10 +33,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from transynth.losses import generator_loss, labelled_cross_entropy
-from transynth.models.base import columns_grid
 from transynth.models.cdrd import CDRD, CDRDConfig
+from transynth.models.registration import register_model
 from transynth.nn.cdrd_nets import LatentHead
-from transynth.registry import register_model
+from transynth.runconfig import check
 
 
 @dataclass(frozen=True)
@@ -50,16 +49,14 @@ class ECDRDConfig(CDRDConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from transynth.config import _check
-
-        _check(
+        check(
             1 <= self.e_private_layers <= 3,
             "model.e_private_layers",
             self.e_private_layers,
             "1, 2 or 3",
         )
         for key in ("lambda_rec", "lambda_rec_pixel", "lambda_kl", "lambda_trans"):
-            _check(getattr(self, key) >= 0, f"model.{key}", getattr(self, key), "a weight >= 0")
+            check(getattr(self, key) >= 0, f"model.{key}", getattr(self, key), "a weight >= 0")
 
 
 @register_model("ecdrd")
@@ -68,6 +65,9 @@ class ECDRD(CDRD):
     network_names = ("G_C", "G_S", "G_T", "D_S", "D_T", "D_C", "C_src", "E_S", "E_T", "E_C")
     monitored_losses = ("d/cls_real_S", "src/cls_S", "g/rec_pix_S", "g/rec_pix_T")
     translation_export_blocker = None  # the encoders make translation a graph
+    # CDRD's protocols, then translation both ways (label None: D's predicted attribute)
+    evaluation = (*CDRD.evaluation, "translation")
+    figures = (*CDRD.figures, "attribute_translations")
 
     def _build_extra(self, d_layers: Any) -> None:
         c = self.config
@@ -162,33 +162,6 @@ class ECDRD(CDRD):
             self._render(self.encode(a, 0)[0], labels, 1),
             self._render(self.encode(b, 1)[0], self.discriminate(b, 1)[1].argmax(1), 0),
         ]
-
-    def _extra_metrics(self, task: Any, **options: Any) -> dict[str, float]:
-        """Translation both ways (label=None: D's predicted attribute), by evaluate_translation."""
-        from transynth.eval.translation import evaluate_translation
-
-        return evaluate_translation(self, task, **options)
-
-    def _extra_figures(self, task: Any, folder: Path) -> None:
-        from transynth.eval.figures import save_figure
-
-        x, _ = task.test.domain_tensors(0)
-        x = x[:8].to(self.device)
-        if len(x) == 0:
-            return
-        cols = [x.float().cpu()]
-        for k in range(self.num_classes):
-            cols.append(self.translate(x, "AtoB", label=k).float())
-        grid, nrow = columns_grid(cols)
-        names = [d.name for d in self.domains]
-        save_figure(
-            folder,
-            "translation_with_attribute",
-            grid,
-            f"E-CDRD translation with a chosen attribute: each row a {names[0]} test image, then "
-            f"its translation into {names[1]} with the attribute set to 0..{self.num_classes - 1}.",
-            nrow=nrow,
-        )
 
 
 def _kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

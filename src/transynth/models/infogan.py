@@ -64,38 +64,35 @@ so that D's batch norm cannot normalise away their difference.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import GENERATOR_FROM_NOISE
 from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph, noise_prior
 from transynth.losses import discriminator_loss, generator_loss
-from transynth.models.base import (
-    Method,
-    OptimizerSpec,
-    generate_in_eval,
-    judge_real_and_fake,
-    to_rgb,
-)
-from transynth.models.infogan_codes import parse_codes
+from transynth.models.base import Method, OptimizerSpec, judge_real_and_fake, to_rgb
+from transynth.models.infogan_codes import CodeSpace, parse_codes
+from transynth.models.registration import register_model
 from transynth.nn import init_weights
-from transynth.nn.infogan_nets import MnistGenerator, MnistTrunk, check_quarter_size
+from transynth.nn.inference import run_batched
+from transynth.nn.infogan_nets import (
+    InfoDiscriminator,
+    MnistGenerator,
+    MnistTrunk,
+    check_quarter_size,
+    fake_count,
+)
 from transynth.nn.init import INITS
-from transynth.registry import register_model
+from transynth.runconfig import ConfigError, check
 
 NOISES = ("uniform", "normal")
 CONT_STDS = ("learned", "fixed")
 #: Seed of the fixed noise of the training sample grids and report figures.
 FIGURE_SEED = 1234
-#: Values a continuous code takes in traversal figures: beyond the training range [-1, 1], as the
-#: paper's Figure 2 (c, d) varies c2, c3 from -2 to 2.
-TRAVERSAL = torch.linspace(-2.0, 2.0, 9)
 
 
 @dataclass(frozen=True)
@@ -123,81 +120,49 @@ class InfoGANConfig:
     init_gain: float = 0.02
 
     def __post_init__(self) -> None:
-        from transynth.config import ConfigError, _check
-
         try:
             parse_codes(self.codes)
         except ValueError as err:
             raise ConfigError(str(err)) from None
-        _check(self.noise in NOISES, "model.noise", self.noise, " | ".join(NOISES))
-        _check(self.cont_std in CONT_STDS, "model.cont_std", self.cont_std, " | ".join(CONT_STDS))
-        _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
-        _check(self.noise_dim >= 0, "model.noise_dim", self.noise_dim, "an integer >= 0")
+        check(self.noise in NOISES, "model.noise", self.noise, " | ".join(NOISES))
+        check(self.cont_std in CONT_STDS, "model.cont_std", self.cont_std, " | ".join(CONT_STDS))
+        check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
+        check(self.noise_dim >= 0, "model.noise_dim", self.noise_dim, "an integer >= 0")
         sizes = (self.ngf, self.ndf, self.g_fc, self.d_fc, self.q_fc)
-        _check(min(sizes) >= 1, "model.ngf/ndf/g_fc/d_fc/q_fc", sizes, "integers >= 1")
-        _check(
+        check(min(sizes) >= 1, "model.ngf/ndf/g_fc/d_fc/q_fc", sizes, "integers >= 1")
+        check(
             self.lambda_cat >= 0 and self.lambda_cont >= 0,
             "model.lambda_cat/lambda_cont",
             (self.lambda_cat, self.lambda_cont),
             "non-negative weights",
         )
-        _check(self.lr > 0 and self.lr_g > 0, "model.lr/lr_g", (self.lr, self.lr_g), "positive")
-        _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
-        _check(self.fake_batch >= 0, "model.fake_batch", self.fake_batch, "an integer >= 0")
-        _check(self.leak >= 0, "model.leak", self.leak, "a slope >= 0")
-
-
-class InfoDiscriminator(nn.Module):
-    """D: the shared trunk and the real/fake head; returns (scores (N,), trunk features)."""
-
-    def __init__(self, trunk: MnistTrunk) -> None:
-        super().__init__()
-        self.trunk = trunk
-        self.head = nn.Linear(trunk.out_features, 1)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.trunk(x)
-        return self.head(h).squeeze(1), h
-
-
-def fake_count(real: int, fake_batch: int, method: str, *, phase: str) -> int:
-    """Images to generate in a phase: ``fake_batch`` or as many as the real batch. Batch norm
-    over D's FC features needs 2 images: the D phase refuses a real batch of 1, the G phase
-    generates at least 2."""
-    if phase == "d" and real < 2:
-        raise ValueError(
-            f"{method} needs at least 2 images per batch (batch norm over D's FC features); "
-            "set train.batch_size >= 2"
-        )
-    return max(fake_batch or real, 2)
+        check(self.lr > 0 and self.lr_g > 0, "model.lr/lr_g", (self.lr, self.lr_g), "positive")
+        check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
+        check(self.fake_batch >= 0, "model.fake_batch", self.fake_batch, "an integer >= 0")
+        check(self.leak >= 0, "model.leak", self.leak, "a slope >= 0")
 
 
 @register_model("infogan")
 class InfoGAN(Method):
     Config = InfoGANConfig
-    capabilities = Capabilities(
-        translates=False,
-        paired=False,
-        multi_domain=False,
-        bidirectional=False,
-        joint_representation=False,
-        disentangles=True,
-        unsupervised="yes",
-        interpretable=False,  # no guarantee which semantics a code captures
-        data_kind="classes",
-    )
+    # interpretable False: no guarantee which semantics a code captures
+    capabilities = replace(GENERATOR_FROM_NOISE, unsupervised="yes", interpretable=False)
     default_task = "mnist"
     network_names = ("G", "D", "Q")
     # G and Q agree on the categorical code within a few dozen steps (the MI bound tightens)
     monitored_losses = ("g/info_cat",)
+    # Each categorical code as a classifier of its samples and read back by Q from real images,
+    # then FID/KID of samples; figures: a grid per categorical code, a traversal per continuous
+    evaluation = ("codes", "generation")
+    figures = ("code_grids", "code_traversals")
 
     def __init__(self, config: InfoGANConfig, domains, image_size: int) -> None:
         super().__init__(config, domains, image_size)
         c = config
         check_quarter_size(image_size, "infogan")
-        self.codes = parse_codes(c.codes)
-        self.cat_codes = tuple(k for k in self.codes if k.kind == "cat")
-        self.cont_codes = tuple(k for k in self.codes if k.kind == "cont")
+        self.space = CodeSpace(parse_codes(c.codes), c.noise_dim, c.noise)
+        self.codes, self.cat_codes = self.space.codes, self.space.cat_codes
+        self.cont_codes = self.space.cont_codes
         channels = domains[0].channels
         latent_dim = c.noise_dim + sum(k.values for k in self.cat_codes) + len(self.cont_codes)
         per_cont = 2 if c.cont_std == "learned" else 1
@@ -223,40 +188,12 @@ class InfoGAN(Method):
     def _draw(
         self, n: int, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Noise (n, noise_dim), categorical values (n, #cat) and continuous codes (n, #cont),
-        drawn on the CPU from the prior (from `generator`, else the global RNG)."""
-        c = self.config
-        if c.noise == "uniform":
-            noise = torch.rand(n, c.noise_dim, generator=generator) * 2 - 1
-        else:
-            noise = torch.randn(n, c.noise_dim, generator=generator)
-        cat = (
-            torch.stack(
-                [torch.randint(0, k.values, (n,), generator=generator) for k in self.cat_codes], 1
-            )
-            if self.cat_codes
-            else torch.zeros(n, 0, dtype=torch.long)
-        )
-        cont = torch.rand(n, len(self.cont_codes), generator=generator) * 2 - 1
-        return noise, cat, cont
+        return self.space.draw(n, generator)
 
     def _latent(self, noise: torch.Tensor, cat: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
         """G's input [z, one-hot(c_cat)..., c_cont...] on the model's device."""
         onehots = [F.one_hot(cat[:, i], k.values).float() for i, k in enumerate(self.cat_codes)]
         return torch.cat([noise, *onehots, cont], 1).to(self.device)
-
-    def _split(self, name: str) -> tuple[str, int]:
-        """(kind, column in the cat or cont tensor) of a code."""
-        for group, kind in ((self.cat_codes, "cat"), (self.cont_codes, "cont")):
-            for i, k in enumerate(group):
-                if k.name == name:
-                    return kind, i
-        raise ValueError(self._unknown_code(name))
-
-    def _unknown_code(self, name: str) -> str:
-        return f"unknown code {name!r} for this infogan; its codes are " + ", ".join(
-            k.describe() for k in self.codes
-        )
 
     def _generate(
         self,
@@ -266,8 +203,8 @@ class InfoGAN(Method):
         batch_size: int = 500,
     ) -> torch.Tensor:
         """G's images for given latents, in eval mode, on the CPU in float32."""
-        return generate_in_eval(
-            self, lambda *t: self.G(self._latent(*t)), (noise, cat, cont), batch_size
+        return run_batched(
+            lambda *t: self.G(self._latent(*t)), (noise, cat, cont), batch_size, module=self
         )
 
     # ---- protocol ----------------------------------------------------------------------------
@@ -295,29 +232,12 @@ class InfoGAN(Method):
         """-L_I without H(c): weighted cross entropy of the categorical codes and Gaussian NLL of
         the continuous codes under Q's predictions `q_out` (N, Q outputs)."""
         c = self.config
-        q = q_out.float()
+        ce, nll = self.space.code_nll(q_out.float(), cat, cont, c.cont_std == "learned")
         terms: dict[str, torch.Tensor] = {}
-        start = 0
-        if self.cat_codes:
-            ce = q.new_zeros(())
-            for i, k in enumerate(self.cat_codes):
-                ce = ce + F.cross_entropy(q[:, start : start + k.values], cat[:, i].to(q.device))
-                start += k.values
+        if ce is not None:
             terms["info_cat"] = c.lambda_cat * ce
-        if self.cont_codes:
-            m = len(self.cont_codes)
-            mean = q[:, start : start + m]
-            target = cont.to(q.device)
-            if c.cont_std == "learned":
-                log_std = q[:, start + m : start + 2 * m]
-                nll = (
-                    0.5 * math.log(2 * math.pi)
-                    + log_std
-                    + 0.5 * ((target - mean) * torch.exp(-log_std)) ** 2
-                )
-            else:  # std 1: the reference code's fix_std=True
-                nll = 0.5 * math.log(2 * math.pi) + 0.5 * (target - mean) ** 2
-            terms["info_cont"] = c.lambda_cont * nll.sum(1).mean()
+        if nll is not None:
+            terms["info_cont"] = c.lambda_cont * nll
         return terms
 
     def d_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -351,40 +271,6 @@ class InfoGAN(Method):
         }
 
     # ---- sampling ----------------------------------------------------------------------------
-    def _fixed_codes(self, codes: dict[str, Any]) -> dict[str, float | int]:
-        """Validated code values by name (categorical as int within range, continuous finite)."""
-        out: dict[str, float | int] = {}
-        for name, value in codes.items():
-            kind, i = self._split(name)
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"code {name}={value!r} is not a number") from None
-            if isinstance(value, bool) or not math.isfinite(number):
-                raise ValueError(f"code {name}={value!r} is not a finite number")
-            if kind == "cat":
-                k = self.cat_codes[i].values
-                if not number.is_integer() or not 0 <= number < k:
-                    raise ValueError(
-                        f"code {name}={value!r} is out of range; {name} is categorical with "
-                        f"integer values 0..{k - 1}"
-                    )
-                out[name] = int(number)
-            else:
-                out[name] = number
-        return out
-
-    def _set_codes(
-        self, cat: torch.Tensor, cont: torch.Tensor, fixed: dict[str, float | int | torch.Tensor]
-    ) -> None:
-        """Overwrite code columns in place by name (a scalar or one value per image)."""
-        for name, value in fixed.items():
-            kind, i = self._split(name)
-            if kind == "cat":
-                cat[:, i] = torch.as_tensor(value, dtype=torch.long)
-            else:
-                cont[:, i] = torch.as_tensor(value, dtype=torch.float32)
-
     def sample(
         self,
         n: int,
@@ -404,10 +290,10 @@ class InfoGAN(Method):
             )
         if n < 1:
             raise ValueError(f"n={n}: the number of images must be at least 1")
-        fixed = self._fixed_codes(codes or {})
+        fixed = self.space.fixed_codes(codes or {})
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         noise, cat, cont = self._draw(n, gen)
-        self._set_codes(cat, cont, fixed)
+        self.space.set_codes(cat, cont, fixed)
         return self._generate(noise, cat, cont)
 
     def sampler_export_spec(self) -> ExportSpec:
@@ -439,15 +325,12 @@ class InfoGAN(Method):
             },
         )
 
-    # ---- figures and evaluation --------------------------------------------------------------
-    def _value_grid(self, rows: int, name: str, values: torch.Tensor) -> torch.Tensor:
+    # ---- grids and samples the figures and the evaluation read -----------------------------
+    def value_grid(self, rows: int, name: str, values: torch.Tensor) -> torch.Tensor:
         """Images (rows * len(values)): row r holds fixed draw r of the noise and codes, the
         code `name` takes `values` along the row."""
-        noise, cat, cont = self._draw(rows, torch.Generator().manual_seed(FIGURE_SEED))
-        reps = len(values)
-        noise, cat, cont = (t.repeat_interleave(reps, 0) for t in (noise, cat, cont))
-        self._set_codes(cat, cont, {name: values.repeat(rows)})
-        return self._generate(noise, cat, cont)
+        gen = torch.Generator().manual_seed(FIGURE_SEED)
+        return self._generate(*self.space.value_grid(rows, name, values, gen))
 
     def _shown_code(self) -> tuple[str, torch.Tensor]:
         if self.cat_codes:
@@ -461,100 +344,39 @@ class InfoGAN(Method):
         (the first continuous code from -1 to 1 when there is none) on fixed noise."""
         real = batch["image"]
         name, values = self._shown_code()
-        fake = self._value_grid(real.shape[0], name, values).view(
+        fake = self.value_grid(real.shape[0], name, values).view(
             real.shape[0], len(values), *real.shape[1:]
         )
         grid = torch.cat([real.float().cpu().unsqueeze(1), fake], 1).flatten(0, 1)
         return to_rgb(grid), len(values) + 1
 
-    def traversal(self, name: str, values: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
-        """A traversal of continuous code `name`: rows are the values of the first categorical
-        code (8 noise draws without one), columns `values` (default -2..2), noise fixed per row,
-        the other continuous codes at 0. Returns (images, row length)."""
-        from transynth.eval.disentanglement import traversal_grid
+    @property
+    def traversal_rows(self) -> int:
+        """Rows of a traversal: the values of the first categorical code (8 without one)."""
+        return self.cat_codes[0].values if self.cat_codes else 8
 
-        kind, j = self._split(name)
-        if kind != "cont":
-            raise ValueError(f"{name} is categorical; traversals vary a continuous code")
-        values = TRAVERSAL if values is None else values
-        rows = self.cat_codes[0].values if self.cat_codes else 8
-        noise0, cat0, _ = self._draw(rows, torch.Generator().manual_seed(FIGURE_SEED))
+    def traversal_samples(
+        self, name: str, row_ids: torch.Tensor, values: torch.Tensor
+    ) -> torch.Tensor:
+        """One image per (row id, value): continuous code `name` at the value, the first
+        categorical code at the row id, the noise fixed per row (one of ``traversal_rows``
+        fixed draws) and the other continuous codes at 0."""
+        gen = torch.Generator().manual_seed(FIGURE_SEED)
+        latents = self.space.traversal(name, row_ids, values, self.traversal_rows, gen)
+        return self._generate(*latents)
 
-        def generate(row_ids: torch.Tensor, vals: torch.Tensor) -> torch.Tensor:
-            noise, cat = noise0[row_ids], cat0[row_ids]
-            if self.cat_codes:
-                cat[:, 0] = row_ids
-            cont = torch.zeros(len(row_ids), len(self.cont_codes))
-            cont[:, j] = vals
-            return self._generate(noise, cat, cont)
+    def samples_with_code(
+        self, name: str, values: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """One image per value of code `name`, the noise and other codes drawn from the prior
+        with `generator`."""
+        noise, cat, cont = self._draw(len(values), generator)
+        self.space.set_codes(cat, cont, {name: values})
+        return self._generate(noise, cat, cont)
 
-        return traversal_grid(generate, values, rows)
-
-    def _code_accuracy(
-        self, evaluator: Any, per_value: int, gen: torch.Generator
-    ) -> dict[str, tuple[float, dict[int, int]]]:
-        from transynth.eval.disentanglement import categorical_code_accuracy
-
-        out = {}
-        for k in self.cat_codes:
-
-            def generate(values: torch.Tensor, name: str = k.name) -> torch.Tensor:
-                noise, cat, cont = self._draw(len(values), gen)
-                self._set_codes(cat, cont, {name: values})
-                return self._generate(noise, cat, cont)
-
-            out[k.name] = categorical_code_accuracy(
-                generate, evaluator.logits, k.values, evaluator.num_classes, per_value
-            )
-        return out
-
-    def evaluate(
-        self,
-        task: Any,
-        *,
-        per_value: int = 100,
-        num_samples: int = 1000,
-        max_real: int | None = None,
-        evaluator_domain: dict[str, str | None] | None = None,
-        seed: int = 0,
-    ) -> dict[str, float]:
-        """Each categorical code used as a classifier: ``{code}/code_accuracy`` (the evaluator
-        labels ``per_value`` images per code value; accuracy after the best one-to-one matching of
-        values to classes) and ``{code}/class_of_value_{v}`` (the matching); the code read back by
-        Q from real images (:func:`~transynth.eval.disentanglement.code_clustering`):
-        ``{code}/q_test_accuracy`` (Q's argmax on the test images, matched to their labels) and,
-        on the training images without their labels, ``{code}/q_train_balance`` and
-        ``{code}/q_train_mutual_information``, by which a run (``train.restarts``) or a
-        checkpoint (``train.best_metric``) can be chosen without labels; ``fid``/``kid`` of
-        ``num_samples`` images against the real test images and the ``fid_real``/``kid_real``
-        floor (see :mod:`transynth.eval.generation`). Empty without an evaluator for the domain."""
-        from transynth.eval.disentanglement import code_clustering
-        from transynth.eval.generation import domain_evaluator, generation_scores
-
-        ev = domain_evaluator(task, self.device, evaluator_domain)
-        if ev is None:
-            return {}
-        gen = torch.Generator().manual_seed(seed)
-        results = {f"evaluator/{ev.domain}_test_accuracy": float(ev.test_accuracy)}
-        for name, (acc, match) in self._code_accuracy(ev, per_value, gen).items():
-            results[f"{name}/code_accuracy"] = acc
-            for value, cls in sorted(match.items()):
-                results[f"{name}/class_of_value_{value}"] = float(cls)
-        real, labels = task.test.domain_tensors(0)
-        if max_real is not None:
-            real, labels = real[:max_real], labels[:max_real]
-        if bool((labels >= 0).all()):  # -1: an unlabelled image
-            for name, probs in self.code_probabilities(real).items():
-                acc = code_clustering(probs, labels, ev.num_classes)["accuracy"]
-                results[f"{name}/q_test_accuracy"] = acc
-        # without labels, on the training images: fit for choosing a run or a checkpoint
-        train_images = task.train.domain_tensors(0)[0][: max_real or None]
-        for name, probs in self.code_probabilities(train_images).items():
-            for key, value in code_clustering(probs).items():
-                results[f"{name}/q_train_{key}"] = value
-        fake = self._generate(*self._draw(num_samples, gen))
-        results.update(generation_scores(fake, task, ev, max_real=max_real))
-        return results
+    def prior_samples(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """`n` images with noise and codes drawn from the prior with `generator`."""
+        return self._generate(*self._draw(n, generator))
 
     def code_probabilities(
         self, images: torch.Tensor, batch_size: int = 500
@@ -567,50 +389,9 @@ class InfoGAN(Method):
         def read(x: torch.Tensor) -> torch.Tensor:
             return self.Q(self.D(x.to(self.device))[1])
 
-        logits = generate_in_eval(self, read, (images,), batch_size)
+        logits = run_batched(read, images, batch_size, module=self)
         out, start = {}, 0
         for k in self.cat_codes:
             out[k.name] = logits[:, start : start + k.values].softmax(1)
             start += k.values
         return out
-
-    def write_figures(self, task: Any, folder: Path) -> None:
-        """``code_<c>.png`` for each categorical code (rows: noise draws, columns: its values,
-        with the evaluator's matching of values to classes in the caption where there is one)
-        and ``traversal_<c>.png`` for each continuous code (rows: the first categorical code's
-        values, columns: the code from -2 to 2)."""
-        from transynth.eval.figures import save_figure
-        from transynth.eval.generation import domain_evaluator
-
-        ev = domain_evaluator(task, self.device)
-        matches = self._code_accuracy(ev, 50, torch.Generator().manual_seed(0)) if ev else {}
-        names = task.domains[0].class_names
-        for k in self.cat_codes:
-            values = torch.arange(k.values)
-            images = self._value_grid(8, k.name, values)
-            caption = (
-                f"InfoGAN categorical code {k.name}: one column per value 0..{k.values - 1}, one "
-                "row per draw of the noise and other codes (fixed along the row)."
-            )
-            if k.name in matches:
-                acc, match = matches[k.name]
-                mapped = ", ".join(
-                    f"{v}->{names[c] if c < len(names) else c}" for v, c in sorted(match.items())
-                )
-                caption += (
-                    f" Evaluator's reading of each value (value->class): {mapped}; matched "
-                    f"accuracy {acc:.1%} on 50 images per value."
-                )
-            save_figure(folder, f"code_{k.name}", images, caption, nrow=k.values)
-        for k in self.cont_codes:
-            images, nrow = self.traversal(k.name)
-            rows = (
-                f"the values 0..{self.cat_codes[0].values - 1} of {self.cat_codes[0].name}"
-                if self.cat_codes
-                else "8 noise draws"
-            )
-            caption = (
-                f"InfoGAN traversal of continuous code {k.name} from -2 to 2 (trained on -1..1) "
-                f"along each row; rows: {rows}; noise fixed per row, other continuous codes 0."
-            )
-            save_figure(folder, f"traversal_{k.name}", images, caption, nrow=nrow)

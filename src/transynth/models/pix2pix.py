@@ -32,10 +32,11 @@ import torch.nn.functional as F
 from transynth.capabilities import Capabilities
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, columns_grid
+from transynth.models.registration import register_model
 from transynth.nn import PatchDiscriminator, UnetGenerator, init_weights
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
-from transynth.registry import register_model
+from transynth.runconfig import check
 
 
 @dataclass(frozen=True)
@@ -56,20 +57,18 @@ class Pix2PixConfig:
     init_gain: float = 0.02
 
     def __post_init__(self) -> None:
-        from transynth.config import _check
-
-        _check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
-        _check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
-        _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
-        _check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
-        _check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
-        _check(
+        check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
+        check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
+        check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
+        check(self.num_downs >= 2, "model.num_downs", self.num_downs, "an integer >= 2")
+        check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
+        check(
             self.lambda_l1 >= 0 and self.lambda_gan >= 0,
             "model.lambda_l1/lambda_gan",
             (self.lambda_l1, self.lambda_gan),
             "non-negative weights",
         )
-        _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
+        check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
 
 
 @register_model("pix2pix")

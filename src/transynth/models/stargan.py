@@ -58,27 +58,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.data.types import DomainInfo
 from transynth.export import IMAGE_OUTPUT, ExportSpec, FunctionGraph
 from transynth.losses import gradient_penalty
 from transynth.models.base import Method, OptimizerSpec, columns_grid
+from transynth.models.registration import register_model
 from transynth.models.stargan_labels import (
     LabelSet,
     LabelSpace,
     attribute_edits,
     attribute_groups,
     attribute_updates,
+    task_labels,
 )
 from transynth.nn.stargan_nets import StarDiscriminator, StarGenerator
-from transynth.registry import register_model
+from transynth.runconfig import check
 
 
 @dataclass(frozen=True)
@@ -105,64 +106,45 @@ class StarGANConfig:
         return [LabelSet.parse(t) for t in self.datasets.split(";") if t.strip()]
 
     def __post_init__(self) -> None:
-        from transynth.config import _check
-
-        _check(
+        check(
             self.n_blocks >= 0 and self.ngf >= 1 and self.ndf >= 1 and self.d_layers >= 1,
             "model.n_blocks/ngf/ndf/d_layers",
             (self.n_blocks, self.ngf, self.ndf, self.d_layers),
             "n_blocks >= 0, ngf >= 1, ndf >= 1, d_layers >= 1",
         )
-        _check(
+        check(
             min(self.lambda_cls, self.lambda_rec, self.lambda_gp) >= 0,
             "model.lambda_cls/rec/gp",
             (self.lambda_cls, self.lambda_rec, self.lambda_gp),
             "non-negative weights",
         )
-        _check(self.n_critic >= 1, "model.n_critic", self.n_critic, "an integer >= 1")
-        _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
-        _check(self.lr > 0, "model.lr", self.lr, "a positive number")
+        check(self.n_critic >= 1, "model.n_critic", self.n_critic, "an integer >= 1")
+        check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
+        check(self.lr > 0, "model.lr", self.lr, "a positive number")
         try:
             sets = self.label_sets()
         except ValueError as err:
-            _check(False, "model.datasets", self.datasets, str(err))
-        _check(
-            len({s.name for s in sets}) == len(sets),
-            "model.datasets",
-            self.datasets,
-            "distinct dataset names",
+            check(False, "model.datasets", self.datasets, str(err))
+        names = [s.name for s in sets]
+        check(
+            len(set(names)) == len(names), "model.datasets", self.datasets, "distinct dataset names"
         )
-
-
-def _task_labels(domains: Sequence[DomainInfo]) -> LabelSet:
-    """The label set of a task: its domains (>= 2) or the attributes of its single domain."""
-    if len(domains) >= 2:
-        return LabelSet("domains", "domains", tuple(d.name for d in domains))
-    if len(domains) == 1 and domains[0].class_names:
-        return LabelSet(domains[0].name, "attributes", tuple(domains[0].class_names))
-    raise ValueError(
-        "stargan needs a domains task (two or more domains, e.g. digit-styles or a folder per "
-        "domain) or an attributes task whose domain lists the attribute names (e.g. "
-        "digit-attributes, a CelebA/CSV attribute folder)"
-    )
 
 
 @register_model("stargan")
 class StarGAN(Method):
     Config = StarGANConfig
-    capabilities = Capabilities(
-        translates=True,
-        paired=False,
-        multi_domain=True,
-        bidirectional=True,
-        joint_representation=False,
-        disentangles=False,  # the lecture's table: no disentanglement column entry for StarGAN
-        data_kind=("domains", "attributes"),
+    # the lecture's table: no disentanglement column entry for StarGAN
+    capabilities = replace(
+        UNPAIRED_BIDIRECTIONAL, multi_domain=True, data_kind=("domains", "attributes")
     )
     default_task = "digit-styles"
     network_names = ("G", "D")
     monitored_losses = ("g/rec",)
     conditions = ("attributes",)
+    # Per (source, target) domain pair or per attribute edit (mask-vector runs: not supported)
+    evaluation = ("multidomain",)
+    figures = ("all_targets",)  # each test input translated to every target
 
     def __init__(self, config: StarGANConfig, domains: Sequence[DomainInfo], image_size: int):
         super().__init__(config, domains, image_size)
@@ -179,7 +161,7 @@ class StarGAN(Method):
                 f"model.d_layers={c.d_layers} halves image_size {image_size} below 1 pixel; "
                 f"use d_layers <= {int(math.log2(image_size))}"
             )
-        sets = c.label_sets() or [_task_labels(self.domains)]
+        sets = c.label_sets() or [task_labels(self.domains)]
         self.labels = LabelSpace(sets)
         self.G = StarGenerator(self.channels, self.labels.dim, c.ngf, c.n_blocks, c.dropout)
         self.D = StarDiscriminator(
@@ -414,28 +396,3 @@ class StarGAN(Method):
                 "outputs": {"translated": IMAGE_OUTPUT},
             },
         )
-
-    # ---- evaluation and figures ----------------------------------------------------------
-    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
-        from transynth.eval.multidomain import evaluate_attributes, evaluate_domains
-
-        if self.labels.mask:
-            raise ValueError(
-                "evaluation of a mask-vector (model.datasets) run is not supported: evaluate "
-                "each dataset with its own single-dataset run"
-            )
-        if task.kind == "domains":
-            return evaluate_domains(self, task, **options)
-        if task.kind == "attributes":
-            return evaluate_attributes(self, task, **options)
-        raise ValueError(f"stargan evaluates domains or attributes tasks, not {task.kind}")
-
-    def write_figures(self, task: Any, folder: Path) -> None:
-        from transynth.eval.multidomain import translation_grid
-
-        if self.labels.mask:
-            return
-        grid, nrow, caption = translation_grid(self, task)
-        from transynth.eval.figures import save_figure
-
-        save_figure(folder, "stargan_all_targets", grid, caption, nrow)

@@ -11,6 +11,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from transynth.data.types import DomainInfo
+
 LABEL_KINDS = ("domains", "attributes")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -173,3 +175,16 @@ def attribute_edits(names: Sequence[str], c_org: torch.Tensor) -> list[tuple[str
             block[:, i] = 1.0 - block[:, i]
             out.append((f"{n} flipped", block))
     return out
+
+
+def task_labels(domains: Sequence[DomainInfo]) -> LabelSet:
+    """The label set of a task: its domains (>= 2) or the attributes of its single domain."""
+    if len(domains) >= 2:
+        return LabelSet("domains", "domains", tuple(d.name for d in domains))
+    if len(domains) == 1 and domains[0].class_names:
+        return LabelSet(domains[0].name, "attributes", tuple(domains[0].class_names))
+    raise ValueError(
+        "stargan needs a domains task (two or more domains, e.g. digit-styles or a folder per "
+        "domain) or an attributes task whose domain lists the attribute names (e.g. "
+        "digit-attributes, a CelebA/CSV attribute folder)"
+    )

@@ -33,76 +33,39 @@ Networks (``arch``): ``resnet``, the image-translation networks above (a spatial
 ``digits``, the official domain-adaptation code's 32x32 digit networks (``CoVAE32x32`` /
 ``CoDis32x32``, :mod:`transynth.nn.coupled_digits`): a vector latent code and a LeNet-like
 discriminator with max-pooling and dropout, the first encoder / discriminator layer and the last
-two decoder layers private. Its official DA config (svhn2mnist: gen_ch = dis_ch = 64, gan_w 1,
-cls_w 10, feature_w 1e-4, kl 1e-4, reconstruction 1e-3 on MSE summed over pixels, no cycle,
-batch 64, Adam 2e-4 (0.5, 0.999), weight decay 5e-4, D xavier, G N(0, 0.02)) in this class's
-per-element means is lambda_gan 1, lambda_cls 10, lambda_recon ~1 (``recon_distance: l2``),
-lambda_kl ~0.1, lambda_cyc = lambda_kl_cyc = 0 and lambda_feat = 1e-4 x the trunk's feature size
-(``feat_distance: l2``; 0.2 at dis_ch 64, 0.1 at 32).
+two decoder layers private.
 
-Domain adaptation (Sec. 5, "Domain adaptation"; the official ``COCOGANDATrainer``): the
-discriminators share their high-level layers; a class head on the shared trunk is trained on the
-LABELLED SOURCE images only (``lambda_cls``); for a pair of generated images decoded from the same
-latent code in different domains (x_aa and x_ab from z_a; x_bb and x_ba from z_b) the features of
-the trunk's highest layer are pulled together (``lambda_feat``; L1 distance as the paper says,
-``feat_distance: l2`` for the official code's squared distance), so D_A and D_B interpret
-corresponding images the same way. The target-domain classifier is then D_B's path through the
-shared trunk and the class head. Target labels are never read during training.
-A source-only baseline ``S`` (the same architecture as that classification path) is trained on the
-source labels alone in its own phase ``src`` of the same run, for a like-for-like comparison.
+Domain adaptation (Sec. 5; its class head, feature consistency, the source-only baseline and
+their departures): :mod:`transynth.models.unit_adaptation`.
 
 Deliberate departures:
 - Order within a step: G phase first, then the D phase on the same (detached) generated images,
   saving a generator forward pass (the official loop updates D first on fresh samples).
-- The feature-consistency features are taken in the same forward pass as the real/fake scores
-  (with dropout), not in a second dropout-free pass as in the official DA code.
-- ``d_tied_init``: D_B's private layers are initialised as a copy of D_A's (independently
-  initialised in the official code; ``copy_init``: across gray and RGB domains a gray image
-  repeated over RGB gets the same response); only the starting point changes, not the objective.
-  It lets the short CPU runs adapt from a classifier path that already reads the target like the
-  source instead of from a random one.
-- Defaults: ``lambda_cls`` equals the GAN weight (10) and ``lambda_feat`` is 1 (mean L1), for
-  the image-translation networks, where no official DA values exist; the official DA values
-  for the digit networks are given above.
 - ``arch: digits``: batch norm keeps its learned scale (the official layers have a bias only),
   the encoder's variance stays fixed at 1 (the official DA encoder predicts it), and the real /
   fake head is one logit for the configured GAN loss (the official head is a 2-way softmax, the
   same as ``gan_mode: vanilla``).
-- The official DA code also shows D the reconstructions x_aa, x_bb as fakes; here D judges the
-  translations only, as in the paper's Eq. 5.
 - The discriminators' weights start from N(0, 0.02) (xavier in the official DA code).
 - The latent code is a spatial map (the official image-translation code's); t-SNE figures
   flatten it.
-- ``source_augment`` (off by default; not in the paper): the class head and the source-only
-  baseline read labelled sources through ``nn.augment.geometric_jitter`` (random scale, aspect,
-  rotation and shift, symmetric around the identity), in a pass of their own, so that D's
-  real/fake term still sees the sources as they are. Between digit domains that differ in
-  framing it lifts both classifiers; the baseline gets the same jitter so the comparison stays
-  like for like.
-- ``gan_batch`` (0 by default: every image of the batch; not in the paper): the VAE-GAN terms
-  use the first ``gan_batch`` images of each domain, while the class head and the baseline read
-  every labelled source of the batch. It buys the classifiers the official DA code's batch of 64
-  at a fraction of the cost of a 64-image VAE-GAN step (``train.batch_size=64
-  model.gan_batch=16``). On ``mnist2uci`` over 10,000 steps it lifted the source-only baseline
-  (87.5% vs 82.2%) but not UNIT's head (81.3% vs 83.0%; docs/BENCHMARKS.md), so the CPU preset
-  does not use it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+import dataclasses
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
-from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
+from transynth.models.base import Method, OptimizerSpec
+from transynth.models.registration import register_model
+from transynth.models.unit_adaptation import UNITAdaptation
+from transynth.models.unit_latent import UNITLatentSpace
 from transynth.nn import init_weights
-from transynth.nn.augment import geometric_jitter
 from transynth.nn.coupled_digits import (
     DIGIT_SHARED_LAYERS,
     DIGIT_SIZE,
@@ -112,22 +75,15 @@ from transynth.nn.norm import NORMS
 from transynth.nn.unit_nets import (
     SharedTrunk,
     SourceOnlyClassifier,
+    UNITNetShape,
     d_private_of,
     encoder_of,
     generator_of,
 )
-from transynth.registry import register_model
+from transynth.runconfig import check
 
 #: UNIT: unpaired, two domains, both directions, a joint (shared latent) representation.
-UNIT_CAPABILITIES = Capabilities(
-    translates=True,
-    paired=False,
-    multi_domain=False,
-    bidirectional=True,
-    joint_representation=True,
-    disentangles=False,
-    data_kind="unpaired",
-)
+UNIT_CAPABILITIES = replace(UNPAIRED_BIDIRECTIONAL, joint_representation=True)
 
 
 #: Network families: ``resnet``, the image-translation networks (spatial latent code); ``digits``,
@@ -170,34 +126,32 @@ class UNITConfig:
     init_gain: float = 0.02
 
     def __post_init__(self) -> None:
-        from transynth.config import _check
-
-        _check(self.arch in ARCHS, "model.arch", self.arch, " | ".join(ARCHS))
-        _check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
-        _check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
-        _check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
-        _check(
+        check(self.arch in ARCHS, "model.arch", self.arch, " | ".join(ARCHS))
+        check(self.norm in NORMS, "model.norm", self.norm, " | ".join(NORMS))
+        check(self.gan_mode in GAN_MODES, "model.gan_mode", self.gan_mode, " | ".join(GAN_MODES))
+        check(self.init in INITS, "model.init", self.init, " | ".join(INITS))
+        check(
             self.ngf >= 1 and self.ndf >= 1 and self.n_down >= 0 and self.n_res >= 0,
             "model.ngf/ndf/n_down/n_res",
             (self.ngf, self.ndf, self.n_down, self.n_res),
             "ngf, ndf >= 1 and n_down, n_res >= 0",
         )
-        _check(
+        check(
             1 <= self.shared_layers <= self.n_down + self.n_res,
             "model.shared_layers",
             self.shared_layers,
             f"an integer in [1, n_down + n_res = {self.n_down + self.n_res}] (the stem and "
             "the output layer see domain-specific channels and are never shared)",
         )
-        _check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
-        _check(
+        check(self.d_layers >= 1, "model.d_layers", self.d_layers, "an integer >= 1")
+        check(
             0 <= self.d_shared_layers < self.d_layers,
             "model.d_shared_layers",
             self.d_shared_layers,
             f"an integer in [0, d_layers - 1 = {self.d_layers - 1}] (the first layer is private)",
         )
-        _check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "in [0, 1)")
-        _check(
+        check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "in [0, 1)")
+        check(
             self.gan_batch == 0 or self.gan_batch >= 2,
             "model.gan_batch",
             self.gan_batch,
@@ -205,7 +159,7 @@ class UNITConfig:
         )
         for key in ("feat_distance", "recon_distance"):
             value = getattr(self, key)
-            _check(value in ("l1", "l2"), f"model.{key}", value, "l1 | l2")
+            check(value in ("l1", "l2"), f"model.{key}", value, "l1 | l2")
         weights = (
             self.lambda_gan,
             self.lambda_kl,
@@ -215,7 +169,14 @@ class UNITConfig:
             self.lambda_cls,
             self.lambda_feat,
         )
-        _check(min(weights) >= 0, "model.lambda_*", weights, "non-negative weights")
+        check(min(weights) >= 0, "model.lambda_*", weights, "non-negative weights")
+
+
+def net_shape(config: UNITConfig) -> UNITNetShape:
+    """The network sizes of a config (the nn builders take these plain values, not the config)."""
+    return UNITNetShape(
+        **{f.name: getattr(config, f.name) for f in dataclasses.fields(UNITNetShape)}
+    )
 
 
 def kl_unit_variance(mu: torch.Tensor) -> torch.Tensor:
@@ -224,7 +185,7 @@ def kl_unit_variance(mu: torch.Tensor) -> torch.Tensor:
 
 
 @register_model("unit")
-class UNIT(Method):
+class UNIT(UNITLatentSpace, UNITAdaptation, Method):
     Config = UNITConfig
     capabilities = UNIT_CAPABILITIES
     default_task = "mnist2uci"
@@ -241,6 +202,11 @@ class UNIT(Method):
         "S",
     )
     monitored_losses = ("g/recon_A", "g/recon_B")
+    # Translation both ways, then (when it adapts) D's class head: D_B's path on target images
+    # (the paper's protocol), D_A's path on targets translated into the source domain, and the
+    # same-run source-only baseline S, on held-out test images unless labelled transductive.
+    evaluation = ("translation", "adaptation", "via_translation", "source_only")
+    figures = ("latent_tsne",)  # t-SNE of the shared latent codes of both domains
 
     def __init__(self, config: UNITConfig, domains, image_size: int) -> None:
         super().__init__(config, domains, image_size)
@@ -253,8 +219,9 @@ class UNIT(Method):
             )
         ch_a, ch_b = domains[0].channels, domains[1].channels
         s = DIGIT_SHARED_LAYERS if self.digits else c.shared_layers
-        enc_a, enc_b = encoder_of(ch_a, c), encoder_of(ch_b, c)
-        gen_a, gen_b = generator_of(ch_a, c), generator_of(ch_b, c)
+        shape = net_shape(c)
+        enc_a, enc_b = encoder_of(ch_a, shape), encoder_of(ch_b, shape)
+        gen_a, gen_b = generator_of(ch_a, shape), generator_of(ch_b, shape)
         # Weight sharing: ONE module object for the shared layers of both domains.
         self.E_A = nn.Sequential(*enc_a[:-s])
         self.E_B = nn.Sequential(*enc_b[:-s])
@@ -262,13 +229,13 @@ class UNIT(Method):
         self.G_shared = nn.Sequential(*gen_a[:s])
         self.G_A = nn.Sequential(*gen_a[s:])
         self.G_B = nn.Sequential(*gen_b[s:])
-        self.D_A, self.D_B = d_private_of(ch_a, c), d_private_of(ch_b, c)
+        self.D_A, self.D_B = d_private_of(ch_a, shape), d_private_of(ch_b, shape)
         self.num_classes = domains[0].num_classes if c.lambda_cls > 0 else None
-        self.D_shared = SharedTrunk(c, self.num_classes)
+        self.D_shared = SharedTrunk(shape, self.num_classes)
         self.adapts = self.num_classes is not None
         baseline = self.adapts and c.source_only_baseline
         if baseline:
-            self.S = SourceOnlyClassifier(ch_a, c, self.num_classes)
+            self.S = SourceOnlyClassifier(ch_a, shape, self.num_classes)
         else:  # no baseline network: drop it from this instance's list of networks
             self.network_names = tuple(n for n in type(self).network_names if n != "S")
         for name, net in self.networks().items():
@@ -284,51 +251,6 @@ class UNIT(Method):
             # then moves them apart as each domain needs.
             copy_init(self.D_B, self.D_A)  # across 1 <-> 3 channels: gray = repeated RGB
         self._cache: dict[str, torch.Tensor] | None = None
-
-    # ---- the shared latent space -----------------------------------------------------------
-    def _domain_index(self, domain: int | str) -> int:
-        names = [d.name for d in self.domains]
-        if domain in (0, "A") or (isinstance(domain, str) and domain == names[0]):
-            return 0
-        if domain in (1, "B") or (isinstance(domain, str) and domain == names[1]):
-            return 1
-        raise ValueError(
-            f"unknown domain {domain!r}; accepted: 0, 1, 'A', 'B', {names[0]!r}, {names[1]!r}"
-        )
-
-    def encoder(self, domain: int | str) -> nn.Sequential:
-        """E1 or E2 as one network (its last layers are the shared module)."""
-        d = self._domain_index(domain)
-        return nn.Sequential(self.E_A if d == 0 else self.E_B, self.E_shared)
-
-    def generator(self, domain: int | str) -> nn.Sequential:
-        """G1 or G2 as one network (its first layers are the shared module)."""
-        d = self._domain_index(domain)
-        return nn.Sequential(self.G_shared, self.G_A if d == 0 else self.G_B)
-
-    def _fit_size(self, x: torch.Tensor) -> torch.Tensor:
-        """Inputs of the fixed-size digit networks resized to 32x32 (others pass unchanged)."""
-        if self.digits and x.shape[-2:] != (DIGIT_SIZE, DIGIT_SIZE):
-            return F.interpolate(x, size=(DIGIT_SIZE, DIGIT_SIZE), mode="bilinear", antialias=True)
-        return x
-
-    def encode(self, x: torch.Tensor, domain: int | str) -> torch.Tensor:
-        """The shared latent code (the posterior mean E(x)) of images of `domain`."""
-        x = match_channels(x, self.domains[self._domain_index(domain)].channels)
-        return self.encoder(domain)(self._fit_size(x))
-
-    def decode(self, z: torch.Tensor, domain: int | str) -> torch.Tensor:
-        return self.generator(domain)(z)
-
-    def translate_tensor(self, x: torch.Tensor, direction: str, **condition: Any) -> torch.Tensor:
-        src, dst = ("A", "B") if direction == "AtoB" else ("B", "A")
-        y = self.decode(self.encode(x, src), dst)  # at test time z = E(x), no sampling
-        if y.shape[-2:] != x.shape[-2:]:  # the digit networks work at 32x32: back to the input's
-            y = F.interpolate(y.float(), size=x.shape[-2:], mode="bilinear", antialias=True)
-        return y
-
-    def size_multiple(self, direction: str) -> int:
-        return 1 if self.digits else 2**self.config.n_down
 
     # ---- training --------------------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimizerSpec]:
@@ -427,29 +349,10 @@ class UNIT(Method):
             }
         return losses
 
-    def _trunk(self, x: torch.Tensor, domain: int, dropout: bool = True) -> torch.Tensor:
-        """Features of the shared trunk's top layer through D_A's or D_B's private layers
-        (`dropout` False: the digit trunk's dropout-free path, for feature consistency)."""
-        private = self.D_A if domain == 0 else self.D_B
-        if self.digits:
-            return self.D_shared.trunk(private(x), dropout)
-        return self.D_shared.trunk(private(x))
-
     def _discriminate(self, x: torch.Tensor, domain: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(real/fake scores, features of the shared trunk's top layer) of D_A or D_B."""
         h = self._trunk(x, domain)
         return self.D_shared.gan(h), h
-
-    def classify(self, x: torch.Tensor, domain: int | str) -> torch.Tensor:
-        """Class logits of the adapted classifier (D's path for `domain` + the class head)."""
-        if self.D_shared.cls is None:
-            raise ValueError(
-                "this UNIT has no class head: domain adaptation needs a labelled source domain "
-                "and model.lambda_cls > 0"
-            )
-        d = self._domain_index(domain)
-        x = match_channels(x, self.domains[d].channels)
-        return self.D_shared.cls(self._trunk(self._fit_size(x), d))
 
     def d_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         c = self.config
@@ -483,152 +386,5 @@ class UNIT(Method):
             "fake_B": c.lambda_gan * fake_b,
         }
         if self.adapts:
-            y_a = batch.get("label_A")
-            if y_a is not None and bool((y_a >= 0).any()):
-                # Every labelled source of the batch (gan_batch may use fewer); jittered copies
-                # get their own pass: D's real/fake term keeps the real sources.
-                x_cls = batch["A"]
-                if c.source_augment:
-                    h_cls = self._trunk(geometric_jitter(x_cls), 0)
-                elif len(x_cls) == n:
-                    h_cls = h_a[:n]
-                else:
-                    h_cls = self._trunk(x_cls, 0)
-                logits = self.D_shared.cls(h_cls).float()
-                losses["cls"] = c.lambda_cls * F.cross_entropy(logits, y_a, ignore_index=-1)
-            if c.lambda_feat > 0:
-                # Corresponding generated images (decoded from one code into both domains) must
-                # give the same top-layer features: x_ab (D_B) vs x_aa (D_A), x_ba (D_A) vs x_bb.
-                dist = F.l1_loss if c.feat_distance == "l1" else F.mse_loss
-                if self.digits:  # rows: [translation, reconstruction] of each private path
-                    f_a = self._trunk(torch.cat([fake["x_ba"], fake["x_aa"]]), 0, dropout=False)
-                    f_b = self._trunk(torch.cat([fake["x_ab"], fake["x_bb"]]), 1, dropout=False)
-                else:  # rows n.. of the scoring pass
-                    f_a, f_b = h_a[n:], h_b[n:]
-                feat_a = dist(f_b[:n].float(), f_a[n:].float())
-                feat_b = dist(f_a[:n].float(), f_b[n:].float())
-                losses["feat"] = c.lambda_feat * (feat_a + feat_b)
+            losses |= self.adaptation_terms(batch, h_a, h_b, fake)
         return losses
-
-    def source_only_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        y_a = batch.get("label_A")
-        if y_a is None or not bool((y_a >= 0).any()):
-            raise ValueError("the source-only baseline needs labelled source images (label_A)")
-        x_a = geometric_jitter(batch["A"]) if self.config.source_augment else batch["A"]
-        logits = self.S(x_a).float()
-        return {"cls": F.cross_entropy(logits, y_a, ignore_index=-1)}
-
-    # ---- inspection ------------------------------------------------------------------------
-    @torch.no_grad()
-    def visualize(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        """Rows of: real A, A -> B, A -> B -> A, real B, B -> A, B -> A -> B."""
-        real_a, real_b = batch["A"], batch["B"]
-        fake_b = self.translate_tensor(real_a, "AtoB")
-        fake_a = self.translate_tensor(real_b, "BtoA")
-        return columns_grid(
-            [
-                real_a,
-                fake_b,
-                self.translate_tensor(fake_b, "BtoA"),
-                real_b,
-                fake_a,
-                self.translate_tensor(fake_a, "AtoB"),
-            ]
-        )
-
-    def source_only_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The same-run source-only baseline S's class logits for images of either domain."""
-        if "S" not in self.network_names:
-            raise ValueError("this UNIT has no source-only baseline (model.source_only_baseline)")
-        ch = self.domains[0].channels
-        return self._batched(lambda b: self.S(match_channels(b, ch)), x)
-
-    def _batched(self, fn: Any, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-        dev = self.device
-        return torch.cat(
-            [fn(x[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(x), batch_size)]
-        )
-
-    def evaluate(self, task: Any, **options: Any) -> dict[str, float]:
-        """Translation metrics (both directions) plus, when the model adapts, the domain-
-        adaptation accuracies of D's class head (D_B's path on target images: the paper's
-        protocol), of the source-only baseline (prefixed ``source_only/``) and, for reference,
-        of D_A's path on target images translated into the source domain
-        (``via_translation/target_test_accuracy``), all on held-out test images unless labelled
-        transductive."""
-        from transynth.eval.adaptation import evaluate_domain_adaptation
-        from transynth.eval.translation import evaluate_translation
-
-        metrics = evaluate_translation(self, task, **options)
-        if not self.adapts:
-            return metrics
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                metrics.update(
-                    evaluate_domain_adaptation(
-                        lambda x: self._batched(lambda b: self.classify(b, 0), x),
-                        lambda x: self._batched(lambda b: self.classify(b, 1), x),
-                        task,
-                    )
-                )
-                # Also: translate target images into the source domain, then D_A's path + head.
-                via = evaluate_domain_adaptation(
-                    lambda x: self._batched(lambda b: self.classify(b, 0), x),
-                    lambda x: self._batched(
-                        lambda b: self.classify(self.translate_tensor(b, "BtoA"), 0), x
-                    ),
-                    task,
-                )
-                metrics["via_translation/target_test_accuracy"] = via["target_test_accuracy"]
-                if "S" in self.network_names:
-                    base = evaluate_domain_adaptation(
-                        self.source_only_logits, self.source_only_logits, task
-                    )
-                    metrics.update({f"source_only/{k}": v for k, v in base.items()})
-        finally:
-            self.train(was_training)
-        return metrics
-
-    def write_figures(self, task: Any, folder: Path, max_per_domain: int = 500) -> None:
-        """t-SNE of the shared latent codes of both domains' test images, coloured by domain
-        and by class."""
-        from transynth.eval.figures import save_figure, tsne_figure
-
-        split = task.test if len(task.test) else task.train
-        feats, doms, labels = [], [], []
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                for d in (0, 1):
-                    x, y = split.domain_tensors(d)
-                    x, y = x[:max_per_domain], y[:max_per_domain]
-                    if len(x) == 0:
-                        continue
-                    z = self._batched(lambda b, d=d: self.encode(b, d), x)
-                    feats.append(z.flatten(1))
-                    doms.append(torch.full((len(x),), d))
-                    labels.append(y.clamp(min=0))
-        finally:
-            self.train(was_training)
-        if not feats:
-            return
-        names = [d.name for d in self.domains]
-        fig = tsne_figure(
-            torch.cat(feats),
-            torch.cat(doms),
-            torch.cat(labels),
-            names,
-            f"UNIT shared latent z = E(x) of {names[0]} and {names[1]} test images",
-        )
-        save_figure(
-            folder,
-            "latent_tsne",
-            fig,
-            "t-SNE of UNIT's shared latent codes of held-out test images of both domains: "
-            "left coloured by domain (mixed = a shared space), right by digit class (clusters "
-            "per class across domains = a joint representation). Labels are used only to "
-            "colour the plot.",
-        )

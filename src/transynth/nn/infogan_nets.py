@@ -95,3 +95,42 @@ class MnistTrunk(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # reshape, not view: a channels_last input gives a non-contiguous conv output
         return self.fc(self.conv(x).reshape(x.shape[0], -1))
+
+
+class InfoDiscriminator(nn.Module):
+    """D: the shared trunk and the real/fake head; returns (scores (N,), trunk features)."""
+
+    def __init__(self, trunk: MnistTrunk) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.head = nn.Linear(trunk.out_features, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.trunk(x)
+        return self.head(h).squeeze(1), h
+
+
+class AuxClassifierDiscriminator(nn.Module):
+    """D: shared trunk, a real/fake head and a class head; returns (scores (N,), logits (N, K))."""
+
+    def __init__(self, trunk: MnistTrunk, num_classes: int) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.source = nn.Linear(trunk.out_features, 1)
+        self.classes = nn.Linear(trunk.out_features, num_classes)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.trunk(x)
+        return self.source(h).squeeze(1), self.classes(h)
+
+
+def fake_count(real: int, fake_batch: int, method: str, *, phase: str) -> int:
+    """Images to generate in a phase: ``fake_batch`` or as many as the real batch. Batch norm
+    over D's FC features needs 2 images: the D phase refuses a real batch of 1, the G phase
+    generates at least 2."""
+    if phase == "d" and real < 2:
+        raise ValueError(
+            f"{method} needs at least 2 images per batch (batch norm over D's FC features); "
+            "set train.batch_size >= 2"
+        )
+    return max(fake_batch or real, 2)

@@ -2,13 +2,14 @@
 domain-adaptation code): encoder and generator layers, the discriminators' private layers and
 shared trunk with the real/fake and class heads, and the source-only baseline classifier.
 
-Built from a :class:`transynth.models.unit.UNITConfig`; ``arch: digits`` takes the official DA
-code's 32x32 digit networks from :mod:`transynth.nn.coupled_digits`.
+Built from a :class:`UNITNetShape` of plain sizes (the method fills it from its config);
+``arch: digits`` takes the official DA code's 32x32 digit networks from
+:mod:`transynth.nn.coupled_digits`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -23,8 +24,20 @@ from transynth.nn.coupled_digits import (
 from transynth.nn.generators import ResidualBlock
 from transynth.nn.norm import norm_layer, uses_bias
 
-if TYPE_CHECKING:  # the config only; importing the method here would be circular
-    from transynth.models.unit import UNITConfig
+
+@dataclass(frozen=True)
+class UNITNetShape:
+    """The sizes of UNIT's networks (the keys of the method's config with the same names)."""
+
+    arch: str  # resnet | digits
+    ngf: int
+    n_down: int  # stride-2 convs after the c7s1 stem (transposed convs in G)
+    n_res: int  # residual blocks in E and in G
+    norm: str
+    ndf: int
+    d_layers: int  # stride-2 conv layers of each discriminator
+    d_shared_layers: int  # the last of them shared by D_A and D_B
+    dropout: float  # after each shared discriminator layer
 
 
 def _conv_block(cin: int, cout: int, k: int, s: int, p: int, norm: str) -> list[nn.Module]:
@@ -37,7 +50,7 @@ def _conv_block(cin: int, cout: int, k: int, s: int, p: int, norm: str) -> list[
     ]
 
 
-def encoder_layers(in_ch: int, c: UNITConfig) -> list[nn.Module]:
+def encoder_layers(in_ch: int, c: UNITNetShape) -> list[nn.Module]:
     """E's layers in order: c7s1 stem, n_down stride-2 convs, n_res residual blocks."""
     layers = [nn.Sequential(*_conv_block(in_ch, c.ngf, 7, 1, 3, c.norm))]
     ch = c.ngf
@@ -48,7 +61,7 @@ def encoder_layers(in_ch: int, c: UNITConfig) -> list[nn.Module]:
     return layers
 
 
-def generator_layers(out_ch: int, c: UNITConfig) -> list[nn.Module]:
+def generator_layers(out_ch: int, c: UNITNetShape) -> list[nn.Module]:
     """G's layers in order: n_res residual blocks, n_down transposed convs, c7s1 + tanh."""
     ch = c.ngf * 2**c.n_down
     layers: list[nn.Module] = [ResidualBlock(ch, c.norm) for _ in range(c.n_res)]
@@ -70,7 +83,7 @@ def _d_layer(cin: int, cout: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, True), *drop)
 
 
-def discriminator_layers(in_ch: int, c: UNITConfig) -> list[nn.Sequential]:
+def discriminator_layers(in_ch: int, c: UNITNetShape) -> list[nn.Sequential]:
     """D's stride-2 conv layers (LeakyReLU; dropout on the shared ones), widths ndf * 2^i."""
     layers, ch = [], in_ch
     for i in range(c.d_layers):
@@ -81,7 +94,7 @@ def discriminator_layers(in_ch: int, c: UNITConfig) -> list[nn.Sequential]:
     return layers
 
 
-def d_width(c: UNITConfig) -> int:
+def d_width(c: UNITNetShape) -> int:
     return c.ndf * 2 ** min(c.d_layers - 1, 3)
 
 
@@ -97,19 +110,19 @@ class ClassHead(nn.Module):
         return self.fc(self.pool(h).flatten(1))
 
 
-def encoder_of(in_ch: int, c: UNITConfig) -> list[nn.Module]:
+def encoder_of(in_ch: int, c: UNITNetShape) -> list[nn.Module]:
     """E's layers for the configured network family."""
     return digit_encoder_layers(in_ch, c.ngf) if c.arch == "digits" else encoder_layers(in_ch, c)
 
 
-def generator_of(out_ch: int, c: UNITConfig) -> list[nn.Module]:
+def generator_of(out_ch: int, c: UNITNetShape) -> list[nn.Module]:
     """G's layers for the configured network family."""
     if c.arch == "digits":
         return digit_decoder_layers(out_ch, c.ngf)
     return generator_layers(out_ch, c)
 
 
-def d_private_of(in_ch: int, c: UNITConfig) -> nn.Sequential:
+def d_private_of(in_ch: int, c: UNITNetShape) -> nn.Sequential:
     """A domain's private discriminator layers."""
     if c.arch == "digits":
         return digit_d_private(in_ch, c.ndf)
@@ -120,7 +133,7 @@ class SharedTrunk(nn.Module):
     """D's shared high-level layers with the real/fake head and (for adaptation) the class
     head."""
 
-    def __init__(self, c: UNITConfig, num_classes: int | None) -> None:
+    def __init__(self, c: UNITNetShape, num_classes: int | None) -> None:
         super().__init__()
         self.trunk: nn.Module
         if c.arch == "digits":
@@ -139,7 +152,7 @@ class SourceOnlyClassifier(nn.Module):
     """The source-only baseline: D_A's classification path (private layers + trunk + class
     head) as one network, trained on source labels only."""
 
-    def __init__(self, in_ch: int, c: UNITConfig, num_classes: int) -> None:
+    def __init__(self, in_ch: int, c: UNITNetShape, num_classes: int) -> None:
         super().__init__()
         if c.arch == "digits":
             self.body = nn.Sequential(digit_d_private(in_ch, c.ndf), DigitTrunk(c.ndf))

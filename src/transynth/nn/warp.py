@@ -16,7 +16,9 @@ collapse to a point or flip at the start of training.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -131,13 +133,13 @@ class WarpOptions:
     warp_gain: float = 1.0  # the warp's output layer learns this many times faster than G
     warp_at: str = "input"  # input | output: warp G's input or G's output
 
-    def check_warp(self) -> None:
-        from transynth.config import _check
-
-        _check(self.warp in WARPS, "model.warp", self.warp, " | ".join(WARPS))
-        _check(self.warp_max_offset > 0, "model.warp_max_offset", self.warp_max_offset, "> 0")
-        _check(self.warp_gain > 0, "model.warp_gain", self.warp_gain, "> 0")
-        _check(self.warp_at in WARP_PLACES, "model.warp_at", self.warp_at, "input | output")
+    def check_warp(self, check: Callable[[bool, str, Any, str], None]) -> None:
+        """Validate the warp keys with `check(ok, key, value, accepted)`, the config's checker
+        (it raises the config error; passed in, since nn does not import the config layer)."""
+        check(self.warp in WARPS, "model.warp", self.warp, " | ".join(WARPS))
+        check(self.warp_max_offset > 0, "model.warp_max_offset", self.warp_max_offset, "> 0")
+        check(self.warp_gain > 0, "model.warp_gain", self.warp_gain, "> 0")
+        check(self.warp_at in WARP_PLACES, "model.warp_at", self.warp_at, "input | output")
 
     def warped(self, generator: nn.Module, in_channels: int) -> nn.Module:
         """`generator` behind the configured warp (unchanged with ``warp: none``)."""

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from transynth.config import ConfigError, RunConfig
 from transynth.data import TaskData, save_grid
 from transynth.data.types import SampleIndex
+from transynth.eval import evaluate, write_figures
 from transynth.fileio import atomic_write_text
 from transynth.models.base import Method
 from transynth.registry import get_model_class
@@ -240,10 +241,10 @@ class Trainer:
         """The method's held-out metrics; with train.ema, those of the averaged weights, and
         the live weights' under ``raw/``."""
         if self.ema is None:
-            return self.model.evaluate(self.task)
+            return evaluate(self.model, self.task)
         with self.averaged():
-            metrics = self.model.evaluate(self.task)
-        raw = self.model.evaluate(self.task)
+            metrics = evaluate(self.model, self.task)
+        raw = evaluate(self.model, self.task)
         return {**metrics, **{f"raw/{k}": v for k, v in raw.items()}}
 
     def _save_samples(self, fixed: dict[str, torch.Tensor]) -> None:
@@ -377,7 +378,7 @@ class Trainer:
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             self.model.eval()
             with torch.no_grad(), self.averaged():
-                self.model.write_figures(self.task, self.folder.figures)
+                write_figures(self.model, self.task, self.folder.figures)
             self.model.train()
 
     def write_report(self) -> None:
