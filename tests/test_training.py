@@ -171,12 +171,35 @@ def test_load_restores_the_trained_weights(tmp_path):
     assert model.trained_steps == 2
 
 
-@pytest.mark.parametrize("method", transynth.list_models())
+# The learning test watches generator terms: classifier terms (the models' own
+# monitored_losses of acgan and cdrd: d/cls_real, src/cls_S) fall on 2 images for any classifier.
+GENERATOR_TERMS = {"acgan": ("g/cls",), "cdrd": ("g/cls_fake_S", "g/cls_fake_T")}
+# Measured: CDRD's generator class terms stay at log 4 (chance) over 40 steps here, and samples
+# conditioned on a class show it no more often than chance (the quadrant oracle of
+# tests/oracles.py) after 800 steps at batch 16 either. Strict: a fix makes this test fail.
+LEARNING = [
+    pytest.param(
+        m,
+        marks=pytest.mark.xfail(
+            strict=True, reason="CDRD's tiny generator does not learn attribute control"
+        ),
+    )
+    if m == "cdrd"
+    else m
+    for m in transynth.list_models()
+]
+
+
+@pytest.mark.parametrize("method", LEARNING)
 def test_training_reduces_the_objective(method):
-    """A learning test: the reconstruction terms fall within a few dozen steps."""
+    """A learning test: the generator's reconstruction (or class) terms fall within a few dozen
+    steps."""
     torch.manual_seed(0)
     # tiny networks: a larger step than the paper's to see it in 40
     trainer = tiny_trainer(method, "unused", model={"lr": 2e-3}, steps=40)
+    if method in GENERATOR_TERMS:
+        trainer.model.monitored_losses = GENERATOR_TERMS[method]
+    assert all(k.startswith("g/") for k in trainer.model.monitored_losses) or method == "ecdrd"
     history = objective_history(trainer, 40)
     assert sum(history[-5:]) / 5 < 0.6 * sum(history[:5]) / 5, history
 
