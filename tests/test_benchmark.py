@@ -109,6 +109,7 @@ def test_run_entry_trains_evaluates_and_reports_one_tiny_entry(tmp_path, monkeyp
     from the run folder, the metrics recomputed from the saved model."""
     import transynth
     from transynth.eval.metrics import l1, psnr
+    from transynth.training.precision import resolve_amp
 
     monkeypatch.delenv("TRANSYNTH_INCEPTION_WEIGHTS", raising=False)
     _aligned_folder(tmp_path / "data")
@@ -117,7 +118,7 @@ def test_run_entry_trains_evaluates_and_reports_one_tiny_entry(tmp_path, monkeyp
         "tiny-pix2pix",
         "pix2pix",
         str(tmp_path / "data"),
-        (*tiny, "data.image_size=16", "train.batch_size=2", "train.tensorboard=false"),
+        (*tiny, "data.image_size=16", "train.batch_size=2", "train.amp=auto"),
         headline=("l1", "psnr"),
     )
     result = bm.run_entry(entry, tmp_path / "runs", steps=2)
@@ -125,7 +126,8 @@ def test_run_entry_trains_evaluates_and_reports_one_tiny_entry(tmp_path, monkeyp
     written = json.loads((run_dir / "metrics.json").read_text())
     assert result.metrics == written["metrics"] and written["step"] == 2
     assert (result.steps, result.batch_size, result.image_size) == (2, 2, 16)
-    assert result.amp == written["amp"] in ("none", "bf16")
+    # the mode the run used: train.amp=auto resolved for this CPU (bf16 where native)
+    assert result.amp == written["amp"] == resolve_amp("auto", torch.device("cpu"))
     assert 0 < result.train_time_s <= result.wall_time_s
     model = transynth.load(run_dir)
     assert model.trained_steps == 2
