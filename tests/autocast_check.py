@@ -87,11 +87,15 @@ def phase_results(trainer, batch: dict, round_to: torch.dtype | None = None) -> 
             torch.manual_seed(3)
             with trainer._autocast():
                 losses = model.step(phase, batch)
-            sum(v.float() for v in losses.values()).backward()
+            # fp16: a fixed loss scale, as the trainer's GradScaler applies, so that small
+            # gradients do not flush to zero in fp16 (bf16 has fp32's range: no scale)
+            scale = 2.0**10 if trainer.amp == "fp16" else 1.0
+            (scale * sum(v.float() for v in losses.values())).backward()
             grads: dict[str, list[torch.Tensor]] = {}
             for name, p in model.named_parameters():
                 if p.grad is not None:
-                    grads.setdefault(name.split(".")[0], []).append(p.grad.float().flatten())
+                    grad = p.grad.float().flatten() / scale
+                    grads.setdefault(name.split(".")[0], []).append(grad)
             results[phase] = {
                 "losses": {k: v.detach().float().cpu() for k, v in losses.items()},
                 "grads": {n: torch.cat(g).cpu() for n, g in grads.items()},
