@@ -109,7 +109,11 @@ def make_task(kind: str, size: int = 16, n: int = 24, channels=(1, 1)) -> TaskDa
         b, lb = _blobs(n + 4, channels[1], size, 1)
         b = -b
     ta, tla = _blobs(8, channels[0], size, 2)
-    tb = -ta if kind == "paired" else -_blobs(8, channels[1], size, 3)[0]
+    if kind == "paired":
+        tb, tlb = -ta, tla
+    else:  # the target test images with their own labels (evaluations score them)
+        tb, tlb = _blobs(8, channels[1], size, 3)
+        tb = -tb
     domains = (DomainInfo("toyA", channels[0], 4), DomainInfo("toyB", channels[1], 4))
     paired = kind == "paired"
     return TaskData(
@@ -118,7 +122,7 @@ def make_task(kind: str, size: int = 16, n: int = 24, channels=(1, 1)) -> TaskDa
         domains=domains,
         image_size=size,
         train=TensorSplit(a, b, la, lb, paired),
-        test=TensorSplit(ta, tb, tla, tla, paired),
+        test=TensorSplit(ta, tb, tla, tlb, paired),
     )
 
 

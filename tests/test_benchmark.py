@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 
 from transynth.benchmark import runner as bm
 
@@ -89,3 +92,51 @@ def test_run_benchmark_on_seeds_adds_the_spread_and_the_test_set_intervals(tmp_p
     assert (tmp_path / "benchmark.md").read_text() == md
     with pytest.raises(FileNotFoundError, match="no benchmark results"):
         bm.write_tables(tmp_path / "missing.json")
+
+
+def _aligned_folder(root, n_train: int = 4, n_test: int = 3) -> None:
+    """A tiny pix2pix folder: 32 x 16 A|B images (B = A's colours inverted)."""
+    rng = np.random.default_rng(0)
+    for split, n in (("train", n_train), ("test", n_test)):
+        (root / split).mkdir(parents=True)
+        for k in range(n):
+            a = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
+            Image.fromarray(np.concatenate([a, 255 - a], axis=1)).save(root / split / f"{k}.png")
+
+
+def test_run_entry_trains_evaluates_and_reports_one_tiny_entry(tmp_path, monkeypatch):
+    """run_entry for real (no mock): a 2-step pix2pix on a folder task, its result read back
+    from the run folder, the metrics recomputed from the saved model."""
+    import transynth
+    from transynth.eval.metrics import l1, psnr
+    from transynth.training.precision import resolve_amp
+
+    monkeypatch.delenv("TRANSYNTH_INCEPTION_WEIGHTS", raising=False)
+    _aligned_folder(tmp_path / "data")
+    tiny = ("model.ngf=4", "model.ndf=4", "model.num_downs=4", "model.d_layers=1")
+    entry = bm.BenchmarkEntry(
+        "tiny-pix2pix",
+        "pix2pix",
+        str(tmp_path / "data"),
+        (*tiny, "data.image_size=16", "train.batch_size=2", "train.amp=auto"),
+        headline=("l1", "psnr"),
+    )
+    result = bm.run_entry(entry, tmp_path / "runs", steps=2)
+    run_dir = tmp_path / "runs" / "tiny-pix2pix"
+    written = json.loads((run_dir / "metrics.json").read_text())
+    assert result.metrics == written["metrics"] and written["step"] == 2
+    assert (result.steps, result.batch_size, result.image_size) == (2, 2, 16)
+    # the mode the run used: train.amp=auto resolved for this CPU (bf16 where native)
+    assert result.amp == written["amp"] == resolve_amp("auto", torch.device("cpu"))
+    assert 0 < result.train_time_s <= result.wall_time_s
+    model = transynth.load(run_dir)
+    assert model.trained_steps == 2
+    task = transynth.data.build_task(str(tmp_path / "data"), 16, seed=0)
+    (xa, _), (xb, _) = task.test.domain_tensors(0), task.test.domain_tensors(1)
+    with torch.no_grad():
+        fake = model.translate(xa, "AtoB")
+    assert result.metrics["num_images"] == len(xa) == 3
+    assert result.metrics["l1"] == pytest.approx(l1(fake, xb), rel=1e-5)
+    assert result.metrics["psnr"] == pytest.approx(psnr(fake, xb), rel=1e-5)
+    row = result.to_dict()
+    assert row["task"] == str(tmp_path / "data") and row["metrics"]["l1"] == result.metrics["l1"]

@@ -7,11 +7,13 @@ import dataclasses
 
 import pytest
 import torch
+from autocast_check import reinit
 from conftest import make_task, tiny_config, tiny_trainer
+from oracles import constant_logits, quadrant_logits
 
 import transynth
 from transynth import cli
-from transynth.data.types import DomainInfo
+from transynth.data.types import DomainInfo, SampleIndex
 from transynth.eval import evaluate, write_figures
 from transynth.eval.generator_protocols import joint
 from transynth.eval.protocols import EvaluationRun
@@ -142,13 +144,43 @@ def test_translate_with_a_chosen_label(method):
 
 
 def test_ecdrd_reconstructs_and_cdrd_inverts_through_the_same_generator():
-    model = build("ecdrd", make_task("unpaired")).eval()
-    x = make_task("unpaired").test.domain_tensors(0)[0][:2]
-    with torch.no_grad():
-        mu, logvar = model.encode(x, 0)
-    assert mu.shape == (2, model.config.z_dim) == logvar.shape
+    """E-CDRD's pixel reconstruction term is the L1 distance of x to G_S(G_C(z, l_S)) with z
+    drawn from E_C(E_S(x)); CDRD finds z for an image of G's range by inverting G, and both
+    translate through G_C and the other domain's generator."""
+    task = make_task("unpaired")
+    batch = torch.utils.data.default_collate([task.train[SampleIndex(i, (i, i))] for i in range(3)])
+    model = build("ecdrd", task).eval()  # eval: no dropout draws, fixed batch statistics
     assert {"E_S", "E_T", "E_C"} <= set(model.optimizers()["g"].networks)
     assert not {"D_S", "D_T", "D_C"} & set(model.optimizers()["g"].networks)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        losses = model.step("g", batch)
+        torch.manual_seed(0)
+        mu, logvar = model.encode(batch["A"], 0)
+        model.encode(batch["B"], 1)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        rec = model.G_S(model.G_C(model._code(z, batch["label_A"])))
+    assert mu.shape == (3, model.config.z_dim) == logvar.shape
+    expected = model.config.lambda_rec_pixel * (rec - batch["A"]).abs().mean()
+    torch.testing.assert_close(losses["rec_pix_S"], expected)
+
+    cdrd = build("cdrd", task, invert_steps=300).eval()
+    reinit(cdrd)  # the paper's small init makes G's image all but independent of z
+    labels = torch.tensor([0, 3])
+    torch.manual_seed(1)
+    z_true = torch.randn(2, cdrd.config.z_dim)
+    with torch.no_grad():
+        x = cdrd._render(z_true, labels, 0)
+        start_error = (cdrd._render(torch.zeros_like(z_true), labels, 0) - x).pow(2).mean()
+    weights = {k: v.clone() for k, v in cdrd.state_dict().items()}
+    z = cdrd._latent(x, labels, 0)
+    assert all(torch.equal(v, cdrd.state_dict()[k]) for k, v in weights.items())  # only z moves
+    with torch.no_grad():
+        error = (cdrd._render(z, labels, 0) - x).pow(2).mean()
+        assert error < 0.25 * start_error, (float(error), float(start_error))
+        torch.manual_seed(2)
+        translated = cdrd.translate(x, "AtoB", label=labels)
+        torch.testing.assert_close(translated, cdrd._render(z, labels, 1).clamp(-1, 1))
 
 
 def test_source_only_baseline_is_its_own_network_and_phase():
@@ -168,18 +200,30 @@ def test_source_only_baseline_is_its_own_network_and_phase():
 
 @pytest.mark.parametrize("method", ["cdrd", "ecdrd"])
 def test_evaluate_reports_domain_adaptation_and_the_source_only_baseline(method):
+    """Known answers: D_C's head replaced by each domain's exact quadrant oracle scores 1 on the
+    target test and train images (and the source test images) only if each split is read
+    through its own domain's path with its own labels; a source-only baseline that always
+    answers class 0 scores the share of class 0 in each split."""
     torch.manual_seed(0)
-    model = build(method, make_task("unpaired"))
-    metrics = evaluate(model, make_task("unpaired"))
-    for key in (
-        "target_test_accuracy",
-        "target_train_accuracy_transductive",
-        "source_test_accuracy",
-        "source_only/target_test_accuracy",
-        "source_only/target_train_accuracy_transductive",
-        "source_only/source_test_accuracy",
-    ):
-        assert 0.0 <= metrics[key] <= 1.0, key
+    task = make_task("unpaired")
+    model = build(method, task)
+    model.classify = lambda x, domain: quadrant_logits(x, domain)
+    model.source_only_logits = lambda x: constant_logits(len(x), 0)
+    metrics = evaluate(model, task)
+    (_, y_test_a), (_, y_test_b) = task.test.domain_tensors(0), task.test.domain_tensors(1)
+    _, y_train_b = task.train.domain_tensors(1)
+    assert metrics["target_test_accuracy"] == 1.0
+    assert metrics["target_train_accuracy_transductive"] == 1.0
+    assert metrics["source_test_accuracy"] == 1.0
+    assert metrics["num_target_train"] == len(y_train_b) != len(y_test_b)
+    share0 = {k: float((y == 0).float().mean()) for k, y in (("a", y_test_a), ("b", y_test_b))}
+    assert metrics["source_only/target_test_accuracy"] == pytest.approx(share0["b"])
+    assert metrics["source_only/source_test_accuracy"] == pytest.approx(share0["a"])
+    assert metrics["source_only/target_train_accuracy_transductive"] == pytest.approx(
+        float((y_train_b == 0).float().mean())
+    )
+    wrong_way = quadrant_logits(task.test.domain_tensors(1)[0], 0).argmax(1)
+    assert float((wrong_way == y_test_b).float().mean()) < 0.5  # the oracles need their domain
     assert model.training  # evaluation restores the mode
 
 

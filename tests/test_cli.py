@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 
 from transynth.cli import main
@@ -117,12 +119,27 @@ def test_train_then_translate_then_evaluate(tmp_path, capsys, monkeypatch):
     }
 
 
+def _console_script() -> str:
+    """The installed `transynth` script: next to this interpreter, else on PATH."""
+    beside = Path(sys.executable).with_name("transynth")
+    found = str(beside) if beside.is_file() else shutil.which("transynth")
+    assert found, "the `transynth` console script is not installed (pip install -e .)"
+    return found
+
+
 def test_console_script_entry_point_runs():
+    """The `transynth` script (not `python -m`) lists every registered model, from this source
+    tree, and a failing command exits non-zero with the error on stderr."""
+    import transynth
+
+    env = {**os.environ, "PYTHONPATH": str(Path(transynth.__file__).parents[1])}
     out = subprocess.run(
-        [sys.executable, "-m", "transynth.cli", "models"],
-        capture_output=True,
-        text=True,
-        check=True,
+        [_console_script(), "models"], capture_output=True, text=True, check=True, env=env
     )
-    assert "pix2pix" in out.stdout
-    assert torch.__version__  # torch imported in the same environment
+    assert transynth.models_table() in out.stdout
+    rows = out.stdout.split("\n\n")[0].splitlines()[2:]
+    assert [row.split()[0] for row in rows] == sorted(transynth.list_models()), out.stdout
+    bad = subprocess.run(
+        [_console_script(), "train", "no-such-method"], capture_output=True, text=True, env=env
+    )
+    assert bad.returncode != 0 and "no-such-method" in bad.stderr, (bad.returncode, bad.stderr)

@@ -4,10 +4,12 @@ visible; `benchmarks/device_check.sh` runs these on a lent GPU."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 import torch
+from autocast_check import assert_autocast_tracks_fp32, phase_results, reinit, round_operands
 from conftest import (
     assert_gradients_close,
     fit_until_killed,
@@ -17,8 +19,12 @@ from conftest import (
 
 import transynth
 from transynth.training import Trainer
+from transynth.training.checkpoint import read_checkpoint
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+#: The device under test (set to "cpu" to check the bf16 and fp32 cases' logic without a GPU).
+DEVICE = "cuda"
+LOW_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 # Methods whose G phase draws no random numbers (dropout off): their CPU and GPU losses can be
 # compared directly. The others draw noise from device-specific generators.
@@ -35,9 +41,10 @@ def _exact_fp32():
 
 
 def _trainer(method: str, device: str, task) -> Trainer:
-    """Dropout off, so that DualGAN's G phase draws no random numbers either."""
+    """fp32 on both devices (amp=none: the presets' auto is bf16 on GPUs and AMX CPUs); dropout
+    off, so that DualGAN's G phase draws no random numbers either."""
     model = {"dropout": 0.0} if method == "dualgan" else None
-    return tiny_trainer(method, "unused", task, model, device=device)
+    return tiny_trainer(method, "unused", task, model, device=device, amp="none")
 
 
 def _g_phase(trainer: Trainer) -> tuple[dict, dict]:
@@ -59,7 +66,7 @@ def _g_phase(trainer: Trainer) -> tuple[dict, dict]:
 def test_cuda_fp32_matches_cpu_fp32(method):
     task = task_for(method)
     (l_cpu, g_cpu), (l_gpu, g_gpu) = (
-        _g_phase(_trainer(method, device, task)) for device in ("cpu", "cuda")
+        _g_phase(_trainer(method, device, task)) for device in ("cpu", DEVICE)
     )
     assert l_cpu.keys() == l_gpu.keys()
     for k in l_cpu:
@@ -70,40 +77,61 @@ def test_cuda_fp32_matches_cpu_fp32(method):
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 @pytest.mark.parametrize("method", transynth.list_models())
 def test_cuda_autocast_tracks_fp32(method, amp):
-    """Every method's G-phase losses under autocast stay within low-precision error of fp32 on
-    the same device, from the same random draws."""
+    """Every method's losses and gradients of every phase under autocast stay within
+    low-precision error of a real fp32 run (amp=none) on the same device, from the same random
+    draws; the autocast run really computes in the low-precision type (tests/autocast_check.py
+    derives the tolerances)."""
     if amp == "bf16" and not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bf16")
+    dtype = LOW_DTYPES[amp]
     task = task_for(method)
-    fp32 = tiny_trainer(method, "a", task=task, device="cuda")
-    low = tiny_trainer(method, "b", task=task, device="cuda", amp=amp)
+    fp32, low, rounded = (
+        tiny_trainer(method, name, task=task, device=DEVICE, amp=mode)
+        for name, mode in (("a", "none"), ("b", amp), ("c", "none"))
+    )
+    for trainer in (fp32, low, rounded):
+        reinit(trainer.model)
+    round_operands(rounded, dtype)
     batch = fp32._to_device(next(iter(fp32._loader())))
-    results = []
-    for trainer in (fp32, low):
-        torch.manual_seed(1)
-        with torch.no_grad(), trainer._autocast():
-            results.append(trainer.model.step("g", batch))
-    for k, ref in results[0].items():
-        got = results[1][k].float()
-        assert torch.isfinite(got).all(), (k, got)
-        assert torch.allclose(ref.float(), got, rtol=0.05, atol=0.02), (k, ref, got)
+    assert_autocast_tracks_fp32(
+        phase_results(fp32, batch),
+        phase_results(low, batch),
+        phase_results(rounded, batch, round_to=dtype),
+        dtype,
+    )
 
 
 def test_cuda_fp16_training_scales_gradients_and_resumes(tmp_path, monkeypatch):
-    """fp16 trains through the gradient scaler and saves it with the checkpoint; a run killed
-    after step 3 resumes from its step-2 checkpoint; the saved model loads onto the CPU and
-    translates there as it does on the GPU."""
+    """fp16 trains through the gradient scaler (every phase's backward runs on a scaled loss)
+    and saves each scaler's state with the checkpoint; a run killed after step 3 resumes from
+    its step-2 checkpoint with that state, not a fresh scaler's; the saved model loads onto
+    the CPU and translates there as it does on the GPU."""
     first = tiny_trainer(
         "cyclegan", tmp_path, device="cuda", amp="fp16", steps=4, checkpoint_every=2
     )
-    assert first.scalers, "fp16 on CUDA must use a gradient scaler"
+    assert first.scalers.keys() == first.optimizers.keys(), "fp16 must scale every phase"
+    # A start scale other than GradScaler's default 2**16: a resume with a fresh scaler shows.
+    first.scalers = {p: torch.amp.GradScaler("cuda", init_scale=2.0**10) for p in first.scalers}
+    scaled = []
+    for phase, scaler in first.scalers.items():
+
+        def counted(loss, original=scaler.scale, phase=phase):
+            scaled.append(phase)
+            return original(loss)
+
+        monkeypatch.setattr(scaler, "scale", counted)
     fit_until_killed(first, monkeypatch, completed_steps=3)
+    assert sorted(scaled) == ["d"] * 3 + ["g"] * 3
     for name, p in first.model.named_parameters():
         assert p.is_cuda and torch.isfinite(p).all(), name
-    assert all(s.get_scale() > 0 for s in first.scalers.values())
+    _, meta = read_checkpoint(tmp_path / "checkpoints" / "last.safetensors")
+    saved = {phase: state["scale"] for phase, state in json.loads(meta["scalers"]).items()}
+    assert saved.keys() == first.scalers.keys()
+    assert all(0 < scale <= 2.0**10 for scale in saved.values()), saved
     monkeypatch.undo()
     resumed = tiny_trainer("cyclegan", tmp_path, device="cuda", amp="fp16", steps=4)
     assert resumed.step == 2
+    assert {phase: s.get_scale() for phase, s in resumed.scalers.items()} == saved
     resumed.fit()
     assert resumed.step == 4
 

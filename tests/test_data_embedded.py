@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_data_fashion_mnist import _fake_install
 from torch.utils.data import default_collate
 
 import transynth.data as D
 from transynth.data import SampleIndex, cache
 from transynth.data.domains import DOMAINS, domain_arrays, domain_unavailable
-from transynth.data.embedded import paired_tasks, printed_digits
+from transynth.data.embedded import fashion_mnist, paired_tasks, printed_digits
 from transynth.data.tasks import PAIRED, paired_arrays, task_names
 
 SIZES = {  # (train, test, channels, native size)
@@ -170,15 +171,20 @@ KEYS = {
     "paired": {"A", "B", "label"},
     "unpaired": {"A", "B", "label_A", "label_B"},
     "classes": {"image", "label"},
+    "domains": {"image", "domain", "label"},
+    "attributes": {"image", "attrs"},
 }
 
 
 @pytest.mark.parametrize("name", task_names())
-def test_task_items(prepared, name):
+def test_task_items(prepared, name, tmp_path, monkeypatch):
     if name in DOMAINS and domain_unavailable(name):
-        pytest.skip(domain_unavailable(name))
-    if name in ("digit-styles", "digit-attributes"):
-        pytest.skip("domains/attributes tasks: tests/test_data_multidomain.py")
+        # a domain whose files are not installed here (fashion-mnist): tiny fake IDX files
+        assert name == "fashion-mnist", domain_unavailable(name)
+        (tmp_path / "fashion").mkdir()
+        _fake_install(tmp_path / "fashion")
+        monkeypatch.setenv("TRANSYNTH_FASHION_MNIST_DIR", str(tmp_path / "fashion"))
+        monkeypatch.setattr(fashion_mnist, "_MEMO", {})
     size = 24
     task = D.build_task(name, size)
     assert task.kind in KEYS and task.image_size == size and task.name == name
@@ -194,11 +200,19 @@ def test_task_items(prepared, name):
                 c = task.channels[0 if key != "B" else 1]
                 assert v.shape == (3, c, size, size) and v.dtype == torch.float32
                 assert v.min() >= -1 and v.max() <= 1
+            elif key == "attrs":
+                assert v.shape == (3, len(task.attribute_names)) and v.dtype == torch.float32
+                assert ((v == 0) | (v == 1)).all()
+            elif key == "domain":
+                assert v.dtype == torch.int64 and ((v >= 0) & (v < len(task.domains))).all()
             else:
                 assert v.shape == (3,) and v.dtype == torch.int64
                 assert ((v >= 0) & (v <= 9)).all()
     for d, info in enumerate(task.domains):
-        assert info.num_classes == 10 and len(info.class_names) == 10
+        if task.kind == "attributes":  # its "classes" are the attributes
+            assert info.class_names == task.attribute_names == tuple(task.attribute_names)
+        else:
+            assert info.num_classes == 10 and len(info.class_names) == 10
         x, y = task.test.domain_tensors(d)
         assert x.shape[1:] == (info.channels, size, size) and len(x) == len(y)
         x2, _ = task.test.domain_tensors(info.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from conftest import make_task, tiny_config, tiny_overrides
+from oracles import quadrant_logits
 
 import transynth
 from transynth.config import resolve_config
@@ -114,9 +115,16 @@ def test_d_reads_the_same_batch_in_the_g_and_d_phases():
 def test_evaluate_is_one_way_with_f_accuracy():
     task = make_task("unpaired", channels=(3, 1))
     model = get_model_class("dtn")(config().model, task.domains, 16)
+    # Known answers: f's features replaced by the source domain's exact quadrant oracle (and
+    # its head by a pass-through) score 1 on the source test images, and on the target test
+    # images what that oracle scores there, against each split's own labels.
+    model.encode = lambda x: quadrant_logits(x, 0)
+    model.f.head = torch.nn.Flatten()
     metrics = evaluate(model, task, evaluator_domain={"toyB": None})
-    assert 0.0 <= metrics["f/source_test_accuracy"] <= 1.0
-    assert 0.0 <= metrics["f/target_test_accuracy"] <= 1.0
+    assert metrics["f/source_test_accuracy"] == 1.0
+    x_b, y_b = task.test.domain_tensors(1)
+    expected = float((quadrant_logits(x_b, 0).argmax(1) == y_b).float().mean())
+    assert expected < 0.5 and metrics["f/target_test_accuracy"] == pytest.approx(expected)
     assert not any(k.startswith("BtoA/") for k in metrics)
 
 

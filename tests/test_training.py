@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 import torch
+from autocast_check import assert_autocast_tracks_fp32, phase_results, reinit, round_operands
 from conftest import (
     assert_gradients_close,
     fit_until_killed,
@@ -171,12 +172,35 @@ def test_load_restores_the_trained_weights(tmp_path):
     assert model.trained_steps == 2
 
 
-@pytest.mark.parametrize("method", transynth.list_models())
+# The learning test watches generator terms: classifier terms (the models' own
+# monitored_losses of acgan and cdrd: d/cls_real, src/cls_S) fall on 2 images for any classifier.
+GENERATOR_TERMS = {"acgan": ("g/cls",), "cdrd": ("g/cls_fake_S", "g/cls_fake_T")}
+# Measured: CDRD's generator class terms stay at log 4 (chance) over 40 steps here, and samples
+# conditioned on a class show it no more often than chance (the quadrant oracle of
+# tests/oracles.py) after 800 steps at batch 16 either. Strict: a fix makes this test fail.
+LEARNING = [
+    pytest.param(
+        m,
+        marks=pytest.mark.xfail(
+            strict=True, reason="CDRD's tiny generator does not learn attribute control"
+        ),
+    )
+    if m == "cdrd"
+    else m
+    for m in transynth.list_models()
+]
+
+
+@pytest.mark.parametrize("method", LEARNING)
 def test_training_reduces_the_objective(method):
-    """A learning test: the reconstruction terms fall within a few dozen steps."""
+    """A learning test: the generator's reconstruction (or class) terms fall within a few dozen
+    steps."""
     torch.manual_seed(0)
     # tiny networks: a larger step than the paper's to see it in 40
     trainer = tiny_trainer(method, "unused", model={"lr": 2e-3}, steps=40)
+    if method in GENERATOR_TERMS:
+        trainer.model.monitored_losses = GENERATOR_TERMS[method]
+    assert all(k.startswith("g/") for k in trainer.model.monitored_losses) or method == "ecdrd"
     history = objective_history(trainer, 40)
     assert sum(history[-5:]) / 5 < 0.6 * sum(history[:5]) / 5, history
 
@@ -184,20 +208,23 @@ def test_training_reduces_the_objective(method):
 @pytest.mark.parametrize("method", transynth.list_models())
 @pytest.mark.filterwarnings("ignore:train.amp=bf16 on a CPU without")  # correctness, not speed
 def test_bf16_autocast_tracks_fp32(method):
-    """The bf16 speed path computes the same losses as fp32 within bf16 precision."""
+    """The bf16 speed path computes the losses and gradients of fp32 in every phase (gradient
+    penalties included) within bf16 precision; the reference really runs in fp32 (amp=none, not
+    the preset's auto, which is bf16 on AMX CPUs) and the other run really in bf16."""
     task = task_for(method)
-    fp32 = run(method, "a", task=task)
+    fp32 = run(method, "a", task=task, amp="none")
     bf16 = run(method, "b", task=task, amp="bf16")
+    rounded = run(method, "c", task=task, amp="none")
+    for trainer in (fp32, bf16, rounded):
+        reinit(trainer.model)
+    round_operands(rounded, torch.bfloat16)
     batch = fp32._to_device(next(iter(fp32._loader())))
-    torch.manual_seed(1)
-    with torch.no_grad(), fp32._autocast():
-        a = fp32.model.step("g", batch)
-    torch.manual_seed(1)
-    with torch.no_grad(), bf16._autocast():
-        b = bf16.model.step("g", batch)
-    for k in a:
-        assert b[k].dtype == torch.float32
-        assert torch.allclose(a[k], b[k], rtol=0.05, atol=0.02), (k, a[k], b[k])
+    assert_autocast_tracks_fp32(
+        phase_results(fp32, batch),
+        phase_results(bf16, batch),
+        phase_results(rounded, batch, round_to=torch.bfloat16),
+        torch.bfloat16,
+    )
 
 
 def _phase_result(trainer, phase: str) -> tuple[dict, dict]:

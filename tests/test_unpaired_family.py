@@ -182,12 +182,26 @@ def test_feature_matching_is_zero_only_for_matching_batch_means():
 def test_both_directions_translate_across_channel_counts(method, tmp_path):
     task = make_task("unpaired", channels=(1, 3))
     trainer = trainer_for(method, tmp_path, task=task, steps=2)
+    initial = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     trainer.fit()
     model = transynth.load(tmp_path)
     x = torch.rand(2, 1, 16, 16) * 2 - 1
     y = model.translate(x, "AtoB")
     assert y.shape == (2, 3, 16, 16)
     assert model.translate(y, "BtoA").shape == (2, 1, 16, 16)
+    # each direction is its own trained generator, reloaded as trained: G_AB maps 1 -> 3
+    # channels, G_BA 3 -> 1, and both moved from their initial weights
+    live = trainer.model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(y, live.G_AB(x).clamp(-1, 1))
+        torch.testing.assert_close(model.translate(y, "BtoA"), live.G_BA(y).clamp(-1, 1))
+    for name in ("G_AB", "G_BA"):
+        moved = [
+            k
+            for k in initial
+            if k.startswith(name) and not torch.equal(initial[k], live.state_dict()[k])
+        ]
+        assert moved, f"{name} did not train"
     grid, nrow = model.visualize({"A": x, "B": y})
     assert grid.shape == (2 * nrow, 3, 16, 16)
 

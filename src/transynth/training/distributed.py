@@ -49,6 +49,14 @@ def broadcast_module(module: torch.nn.Module) -> None:
         dist.broadcast(tensor.data, src=0)
 
 
+def broadcast_buffers(module: torch.nn.Module) -> None:
+    """Give every replica rank 0's buffers (batch-norm statistics), as DDP does by default: each
+    process updates them from its own batch slice, so without this rank 1 would hold statistics
+    that no checkpoint saves and a resumed run would not restore."""
+    for tensor in module.buffers():
+        dist.broadcast(tensor.data, src=0)
+
+
 def average_gradients(params: list[torch.nn.Parameter], world_size: int) -> None:
     """Average the gradients of `params` over all processes in place."""
     grads = [p.grad for p in params if p.grad is not None]

@@ -192,6 +192,8 @@ class Trainer:
                 D.average_gradients(params, self.dist.world_size)
             opt.step()
         self.model.after_optimizer_step(phase)
+        if self.dist.enabled:
+            D.broadcast_buffers(self.model)
         if self.ema is not None and stepped:
             self.ema.update(self.model, self.specs[phase].networks)
         return {f"{phase}/{k}": v.detach() for k, v in losses.items()}
