@@ -49,7 +49,8 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str
                 img = ImageOps.exif_transpose(img) or img
                 return convert_image(img, "RGB")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise ImageRejected(f"{name}: refused as a decompression bomb ({err})", True) from None
+        message = f"{name}: refused: over the limit of {max_pixels:,} pixels (Pillow: {err})"
+        raise ImageRejected(message, True) from None
     except UnidentifiedImageError:
         raise ImageRejected(
             f"{name}: not an image file Pillow can read; upload a PNG, JPEG, BMP, TIFF or WebP"

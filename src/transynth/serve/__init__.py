@@ -3,6 +3,6 @@
 Needs the ``serve`` extra (starlette, uvicorn): ``pip install "transynth[serve]"``.
 """
 
-from transynth.serve.app import Limits, create_app, serve
+from transynth.serve.app import Limits, create_app, make_server, serve
 
-__all__ = ["Limits", "create_app", "serve"]
+__all__ = ["Limits", "create_app", "make_server", "serve"]

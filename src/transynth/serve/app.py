@@ -146,7 +146,6 @@ def page_html() -> str:
 
 def create_app(runs_dir: str | Path, limits: Limits | None = None) -> Any:
     """The Starlette app serving the runs under `runs_dir` (see the module docstring)."""
-    from PIL import Image
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
@@ -154,8 +153,6 @@ def create_app(runs_dir: str | Path, limits: Limits | None = None) -> Any:
     from starlette.routing import Route
 
     limits = limits or Limits()
-    # Pillow's own bomb check, explicitly at the app's bound (its default is ~89 megapixels)
-    Image.MAX_IMAGE_PIXELS = limits.max_pixels
     engine = Engine(RunIndex(runs_dir), limits)
     page = page_html()
 
@@ -246,13 +243,28 @@ def _too_big(size: int, limits: Limits) -> str:
     )
 
 
+def make_server(
+    runs_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None
+) -> Any:
+    """A uvicorn server of the app (not started: call .run(), or .serve() in an event loop)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        create_app(runs_dir, limits), host=host, port=port, log_level="warning", access_log=False
+    )
+    return uvicorn.Server(config)
+
+
 def serve(
     runs_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None
 ) -> None:
     """Serve the app on http://HOST:PORT until interrupted (localhost only by default)."""
-    import uvicorn
+    from PIL import Image
 
-    app = create_app(runs_dir, limits)
+    limits = limits or Limits()
+    # Pillow's own bomb check, explicitly at the app's bound (its default is ~89 megapixels);
+    # process-wide, so it is set here for the server process, not in create_app
+    Image.MAX_IMAGE_PIXELS = limits.max_pixels
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"transynth serve: listening on {host}: anyone who can reach it can use the models")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    make_server(runs_dir, host, port, limits).run()
