@@ -111,3 +111,25 @@ def test_real_methods_translate_in_tiles(method):
     one_tile = np.asarray(translate_tiled(model, image, direction, tile=64, overlap=0))
     whole = np.asarray(model.translate(image, direction=direction))
     assert np.array_equal(one_tile, whole)
+
+
+def test_whole_image_statistics_make_tiles_agree_with_the_whole_image():
+    """Instance norm over each tile shifts every tile's tone; with the whole image's
+    statistics the tiled result is the whole-image one up to the tile borders' padding."""
+    from transynth.inference.norm_stats import image_statistics, per_image_norms
+
+    net, image = _instance_norm_net(), _smooth_image(64, 200)
+    assert len(per_image_norms(net)) == 1
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return net(x)
+
+    whole = tiled_map(image, run, tile=512, overlap=0).astype(int)
+    per_tile = tiled_map(image, run, tile=48, overlap=16).astype(int)
+    x = torch.from_numpy(image).permute(2, 0, 1).float().div(127.5).sub(1)[None]
+    with image_statistics(net, run, x) as frozen:
+        shared = tiled_map(image, frozen, tile=48, overlap=16).astype(int)
+    assert np.abs(per_tile - whole).mean() > 5 * np.abs(shared - whole).mean()
+    assert np.abs(shared - whole).mean() < 0.5
+    assert not net[1]._forward_hooks  # the hooks are removed afterwards

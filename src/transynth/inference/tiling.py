@@ -5,6 +5,9 @@ is translated on its own and the results are blended with a window that ramps sm
 cosine) across the overlap, so neighbouring tiles fade into each other and no seam shows. The
 window is 1 where only one tile covers a pixel, including the image border.
 
+Networks with instance normalisation see the statistics of the whole image in every tile
+(:mod:`transynth.inference.norm_stats`), not each tile's own.
+
 Memory is bounded by the tile size: the network only ever sees one tile, and the float32 blend
 buffer holds one band of tile rows (tile x width), not the whole image. Only the uint8 input and
 output images are held whole.
@@ -20,7 +23,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from transynth.data.imageio import convert_image
+from transynth.data.imageio import convert_image, image_to_tensor
+from transynth.inference.norm_stats import REFERENCE_SIDE, image_statistics, reference_image
+
+STATISTICS = ("image", "tile")
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -125,6 +131,7 @@ def translate_tiled(
     tile: int = 512,
     overlap: int = 64,
     progress: Callable[[int, int], None] | None = None,
+    statistics: str = "image",
     **condition: Any,
 ) -> Image.Image:
     """Translate a PIL image of any size in overlapping tiles (see the module docstring).
@@ -136,20 +143,30 @@ def translate_tiled(
         tile: side of the square tiles in pixels.
         overlap: pixels shared by neighbouring tiles, at most tile // 2.
         progress: called as progress(tiles done, tiles in all) after each tile.
+        statistics: "image": instance-norm layers use the statistics of the whole image
+            (measured on it downscaled to REFERENCE_SIDE when larger); "tile": each tile's own.
         condition: the method's conditions, e.g. ``label=3``.
 
     Returns:
         The translated image, the size of `image`, "RGB" or "L" as the target domain.
     """
     check_tiling(tile, overlap)
+    if statistics not in STATISTICS:
+        raise ValueError(f"statistics={statistics!r}; accepted: {', '.join(STATISTICS)}")
     model.check_direction(direction)
-    mode = "L" if model.source_channels(direction) == 1 else "RGB"
-    source = np.asarray(convert_image(image, mode), dtype=np.uint8)
+    channels = model.source_channels(direction)
+    converted = convert_image(image, "L" if channels == 1 else "RGB")
+    source = np.asarray(converted, dtype=np.uint8)
     if source.ndim == 2:
         source = source[:, :, None]
 
     def run(x: torch.Tensor) -> torch.Tensor:
         return model.translate(x, direction=direction, **condition)
 
-    result = tiled_map(source, run, tile, overlap, progress)
+    if statistics == "tile":
+        result = tiled_map(source, run, tile, overlap, progress)
+    else:
+        reference = image_to_tensor(reference_image(converted, REFERENCE_SIDE), channels)[None]
+        with image_statistics(model, run, reference) as frozen:
+            result = tiled_map(source, frozen, tile, overlap, progress)
     return Image.fromarray(result[:, :, 0] if result.shape[2] == 1 else result)
