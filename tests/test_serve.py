@@ -177,3 +177,59 @@ def test_no_file_outside_runs_dir_can_be_read(runs, tmp_path):
 def test_serve_binds_to_localhost_by_default():
     args = build_parser().parse_args(["serve", "runs"])
     assert args.host == "127.0.0.1" and args.port == 8000
+
+
+@pytest.mark.parametrize("method", __import__("transynth").list_models())
+def test_every_method_gets_controls_that_work(method):
+    """The options of each method, fed back as the page would, translate or sample."""
+    import json
+
+    from conftest import task_for
+    from test_models import build
+
+    from transynth.serve.options import method_options, sample_arguments, translate_arguments
+
+    model = build(method, task_for(method)).eval()
+    options = method_options(model)
+    json.dumps(options)
+    caps = model.capabilities
+    assert options["translates"] == caps.translates
+    assert options["samples"] == (method in ("infogan", "acgan", "cdrd", "ecdrd"))
+    if options["translates"]:
+        fields = {"target": options["targets"][-1]["value"]}
+        if options["translate_label"]:
+            fields["label"] = str(len(options["translate_label"]) - 1)
+        for attribute in options["attributes"]:
+            fields[f"attr.{attribute['name']}"] = attribute["values"][-1]
+        direction, condition = translate_arguments(fields)
+        assert model.translate(photo(16, 16), direction=direction, **condition).size == (16, 16)
+    if options["samples"]:
+        fields = {"n": "2", "seed": "1"}
+        if options["sample_label"]:
+            fields["label"] = "1"
+        for code in options["codes"]:
+            fields[f"code.{code['name']}"] = "1" if code["kind"] == "cat" else "0.5"
+        kwargs = sample_arguments(fields)
+        model.sample(kwargs.pop("n"), **kwargs)
+    if method == "ecdrd":
+        assert options["translate_label"] and options["sample_label"]
+    if method == "infogan":
+        assert {c["kind"] for c in options["codes"]} == {"cat", "cont"}
+
+
+def test_stargan_on_attributes_offers_one_control_per_attribute():
+    from conftest import tiny_config
+
+    from transynth.data.types import DomainInfo
+    from transynth.registry import get_model_class
+    from transynth.serve.options import method_options, translate_arguments
+
+    domains = (DomainInfo("toy", 1, 2, ("inverted", "dim")),)
+    model = get_model_class("stargan")(tiny_config("stargan").model, domains, 16).eval()
+    options = method_options(model)
+    assert [a["name"] for a in options["attributes"]] == ["inverted", "dim"]
+    direction, condition = translate_arguments(
+        {"target": options["targets"][0]["value"], "attr.inverted": "1", "attr.dim": "keep"}
+    )
+    assert condition == {"attributes": {"inverted": "1"}}
+    assert model.translate(photo(16, 16), direction=direction, **condition).size == (16, 16)
