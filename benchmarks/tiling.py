@@ -2,13 +2,14 @@
 
     python benchmarks/tiling.py compare RUN [--size 1024] [--tile 256 --overlap 32]
     python benchmarks/tiling.py big RUN [--size 8000] [--tile 512 --overlap 32]
+    python benchmarks/tiling.py big RUN --size 2048 --whole
 
 `compare` translates scikit-image's astronaut photo (resized to SIZE x SIZE) whole and in tiles,
 and prints the max/mean absolute difference (8-bit levels) and the PSNR of the tiled output
 against the whole-image one: blended with whole-image norm statistics (the default), blended with
 each tile's own statistics, and without overlap. `big` translates a SIZE x SIZE
-image in tiles and prints the wall time and the peak resident memory of the process (before and
-after), for docs/SERVING.md.
+image in tiles (with --whole: in one piece) and prints the wall time and the peak resident
+memory of the process (before and after), for docs/SERVING.md.
 """
 
 from __future__ import annotations
@@ -70,11 +71,15 @@ def big(args: argparse.Namespace) -> None:
     image = Image.fromarray(np.clip(np.asarray(image, np.int16) + noise, 0, 255).astype(np.uint8))
     before = peak_rss_mb()
     started = time.perf_counter()
-    result = translate_tiled(model, image, tile=args.tile, overlap=args.overlap)
+    if args.whole:
+        result, how = model.translate(image), "whole"
+    else:
+        result = translate_tiled(model, image, tile=args.tile, overlap=args.overlap)
+        how = f"in tiles of {args.tile} (overlap {args.overlap})"
     seconds = time.perf_counter() - started
     print(
-        f"{model.name} {args.run}: {args.size} x {args.size} in tiles of {args.tile} (overlap "
-        f"{args.overlap}): {seconds:.0f} s; peak RSS {before:.0f} MB before, "
+        f"{model.name} {args.run}: {args.size} x {args.size} {how}: {seconds:.0f} s; "
+        f"peak RSS {before:.0f} MB before, "
         f"{peak_rss_mb():.0f} MB after; output {result.size} {result.mode}"
     )
 
@@ -86,6 +91,7 @@ def main() -> None:
     parser.add_argument("--size", type=int)
     parser.add_argument("--tile", type=int, default=None)
     parser.add_argument("--overlap", type=int, default=32)
+    parser.add_argument("--whole", action="store_true", help="big: translate in one piece")
     args = parser.parse_args()
     if args.mode == "compare":
         args.size, args.tile = args.size or 1024, args.tile or 256

@@ -13,6 +13,14 @@ from conftest import tiny_trainer
 from PIL import Image
 
 METRICS = {"AtoB/translation_accuracy": 0.75, "AtoB/fid": 12.5, "AtoB/num_images": 8.0}
+_SHARED: dict[str, Path] = {}
+
+
+def shared_runs_dir(tmp_path_factory) -> Path:
+    """One `make_runs_dir` for the whole test session (the tests only read it)."""
+    if "runs" not in _SHARED:
+        _SHARED["runs"] = make_runs_dir(tmp_path_factory.mktemp("serve"))
+    return _SHARED["runs"]
 
 
 def make_runs_dir(root: Path) -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tiny_trainer
 from PIL import Image
+from serve_fixtures import shared_runs_dir
 
 import transynth
 from transynth.cli import main
@@ -15,9 +15,7 @@ from transynth.inference import translate_tiled
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("batch") / "run"
-    tiny_trainer("cyclegan", folder, steps=1).fit()
-    return folder
+    return shared_runs_dir(tmp_path_factory) / "digits" / "cyclegan"  # a 1-step tiny CycleGAN
 
 
 def _images(root, names):

@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
-from serve_fixtures import METRICS, claimed_bomb, make_runs_dir, photo, png_bytes, real_bomb
+from serve_fixtures import METRICS, claimed_bomb, photo, png_bytes, real_bomb, shared_runs_dir
 
 pytest.importorskip("starlette", reason="transynth serve needs the serve extra (starlette)")
 pytest.importorskip("httpx", reason="starlette's TestClient needs httpx")
@@ -23,7 +23,7 @@ CYC = "digits/cyclegan"
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    return make_runs_dir(tmp_path_factory.mktemp("serve"))
+    return shared_runs_dir(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-from serve_fixtures import make_runs_dir, photo, real_bomb
+from serve_fixtures import photo, real_bomb, shared_runs_dir
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
@@ -50,7 +50,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    return make_runs_dir(tmp_path_factory.mktemp("browser"))
+    return shared_runs_dir(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
