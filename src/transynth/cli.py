@@ -69,7 +69,7 @@ def _number(text: str, flag: str) -> float:
 
 def cmd_translate(args: argparse.Namespace) -> int:
     import transynth
-    from transynth.inference import plan_outputs, translate_files
+    from transynth.inference import output_suffix, plan_outputs, translate_files
 
     model = transynth.load(args.run, device=args.device, checkpoint=args.checkpoint)
     direction = model.resolve_direction(args.to) if args.to else args.direction
@@ -78,13 +78,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
         condition["label"] = args.label
     if args.set:
         condition["attributes"] = _parse_settings(args.set, "--set")
-    suffix = args.to or direction
-    if args.label is not None:
-        suffix += f"_label{args.label}"
-    for key, value in condition.get("attributes", {}).items():
-        suffix += f"_{key}-{value}"
-    out = Path(args.out)
-    pairs = plan_outputs(args.inputs, out, suffix)
+    pairs = plan_outputs(args.inputs, args.out, output_suffix(args.to or direction, condition))
     tile = {"tile": args.tile, "overlap": args.overlap} if args.tile else {}
     result = translate_files(
         model,
@@ -95,7 +89,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
         **tile,
         **condition,
     )
-    print(result.summary(out))
+    print(result.summary(Path(args.out)))
     return 2 if result.failed else 0
 
 
@@ -247,19 +241,10 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    try:
-        from transynth.serve import Limits, serve
-    except ImportError as err:
-        raise FileNotFoundError(
-            f"transynth serve needs the serve extra ({err}): pip install 'transynth[serve]'"
-        ) from None
-    limits = Limits(
-        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_pixels=args.max_pixels
-    )
-    print(f"transynth serve: the runs under {args.runs_dir} on http://{args.host}:{args.port}")
-    serve(args.runs_dir, host=args.host, port=args.port, limits=limits)
-    return 0
+def _run_serve(args: argparse.Namespace) -> int:
+    from transynth.serve import cli as serve_cli
+
+    return serve_cli.run(args)
 
 
 def _run_recompose(args: argparse.Namespace) -> int:
@@ -277,14 +262,6 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
         choices=("final", "best", "last"),
         help="which weights of a run folder: final, best (train.best_metric) or last",
     )
-
-
-def _add_batch_arguments(p: argparse.ArgumentParser) -> None:
-    """Tiling and resuming of `translate`."""
-    p.add_argument("--tile", type=int, help="translate in overlapping tiles of N x N pixels")
-    p.add_argument("--overlap", type=int, default=32, help="pixels shared by tiles (--tile)")
-    p.add_argument("--overwrite", action="store_true", help="translate files already written")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -324,7 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="ATTR=VALUE", help="target attribute (StarGAN); repeat"
     )
     p.add_argument("--device", default="cpu")
-    _add_batch_arguments(p)
+    p.add_argument("--tile", type=int, help="translate in overlapping tiles of N x N pixels")
+    p.add_argument("--overlap", type=int, default=32, help="pixels shared by tiles (--tile)")
+    p.add_argument("--overwrite", action="store_true", help="translate files already written")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("sample", help="generate images from noise with a trained generator")
     _add_run_arguments(p)
@@ -387,15 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="only rewrite the .md/.html tables of the results file; train nothing",
     )
 
-    p = sub.add_parser("serve", help="a local web app to translate and sample with trained runs")
-    p.add_argument("runs_dir", help="folder holding run folders (searched 4 levels deep)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--max-upload-mb", type=float, default=32, help="largest upload accepted")
-    p.add_argument(
-        "--max-pixels", type=int, default=64_000_000, help="largest image accepted (pixels)"
-    )
+    from transynth.serve import cli as serve_cli  # cheap: starlette is imported on use
 
+    serve_cli.add_parser(sub)
     from transynth.recompose import cli as recompose_cli  # cheap: the package imports lazily
 
     recompose_cli.add_parser(sub)
@@ -422,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         "export": cmd_export,
         "models": cmd_models,
         "datasets": cmd_datasets,
-        "serve": cmd_serve,
+        "serve": _run_serve,
     }
     try:
         if args.command == "train":

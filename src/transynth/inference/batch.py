@@ -31,6 +31,17 @@ class BatchResult:
         return text
 
 
+def output_suffix(target: str, condition: dict[str, Any]) -> str:
+    """What an output's name adds to its input's stem: the direction or target, then the label
+    and attribute settings (e.g. ``AtoB``, ``toB_label3``, ``mnist-m_inverted-1``)."""
+    suffix = target
+    if condition.get("label") is not None:
+        suffix += f"_label{condition['label']}"
+    for key, value in condition.get("attributes", {}).items():
+        suffix += f"_{key}-{value}"
+    return suffix
+
+
 def _inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 

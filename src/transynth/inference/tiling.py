@@ -129,7 +129,7 @@ def translate_tiled(
     direction: str = "AtoB",
     *,
     tile: int = 512,
-    overlap: int = 64,
+    overlap: int = 32,
     progress: Callable[[int, int], None] | None = None,
     statistics: str = "image",
     **condition: Any,

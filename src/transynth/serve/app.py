@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from transynth.inference.batch import output_suffix
 from transynth.inference.images import DEFAULT_MAX_PIXELS, ImageRejected, decode_image
 from transynth.serve.options import (
     method_options,
@@ -111,12 +112,7 @@ class Engine:
                 result = translate_tiled(
                     model, image, direction, tile=tile, overlap=overlap, **condition
                 )
-        suffix = direction
-        if "label" in condition:
-            suffix += f"_label{condition['label']}"
-        for key, value in condition.get("attributes", {}).items():
-            suffix += f"_{key}-{value}"
-        return _png(result), f"{Path(name).stem}_{suffix}.png"
+        return _png(result), f"{Path(name).stem}_{output_suffix(direction, condition)}.png"
 
     def sample(self, run: str, fields: dict[str, str]) -> tuple[bytes, str]:
         """A PNG grid of samples from noise (joint methods: one row per domain)."""
@@ -265,6 +261,8 @@ def serve(
     # Pillow's own bomb check, explicitly at the app's bound (its default is ~89 megapixels);
     # process-wide, so it is set here for the server process, not in create_app
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
+    server = make_server(runs_dir, host, port, limits)
+    print(f"transynth serve: the runs under {runs_dir} on http://{host}:{port}")
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"transynth serve: listening on {host}: anyone who can reach it can use the models")
-    make_server(runs_dir, host, port, limits).run()
+    server.run()
