@@ -132,6 +132,7 @@ def translate_tiled(
     overlap: int = 32,
     progress: Callable[[int, int], None] | None = None,
     statistics: str = "image",
+    reference_side: int = REFERENCE_SIDE,
     **condition: Any,
 ) -> Image.Image:
     """Translate a PIL image of any size in overlapping tiles (see the module docstring).
@@ -144,7 +145,10 @@ def translate_tiled(
         overlap: pixels shared by neighbouring tiles, at most tile // 2.
         progress: called as progress(tiles done, tiles in all) after each tile.
         statistics: "image": instance-norm layers use the statistics of the whole image
-            (measured on it downscaled to REFERENCE_SIDE when larger); "tile": each tile's own.
+            (measured on it downscaled to `reference_side` when larger: exact up to that
+            side, approximate beyond); "tile": each tile's own.
+        reference_side: the longest side the statistics are measured at (the network runs
+            once on an image this large).
         condition: the method's conditions, e.g. ``label=3``.
 
     Returns:
@@ -166,7 +170,7 @@ def translate_tiled(
     if statistics == "tile":
         result = tiled_map(source, run, tile, overlap, progress)
     else:
-        reference = image_to_tensor(reference_image(converted, REFERENCE_SIDE), channels)[None]
+        reference = image_to_tensor(reference_image(converted, reference_side), channels)[None]
         with image_statistics(model, run, reference) as frozen:
             result = tiled_map(source, frozen, tile, overlap, progress)
     return Image.fromarray(result[:, :, 0] if result.shape[2] == 1 else result)
