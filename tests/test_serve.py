@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -187,9 +188,11 @@ def test_every_method_gets_controls_that_work(method):
     from conftest import task_for
     from test_models import build
 
+    from transynth.serve.app import Engine
     from transynth.serve.options import method_options, sample_arguments, translate_arguments
 
     model = build(method, task_for(method)).eval()
+    engine = Engine(SimpleNamespace(model=lambda name: model), Limits())
     options = method_options(model)
     json.dumps(options)
     caps = model.capabilities
@@ -203,6 +206,8 @@ def test_every_method_gets_controls_that_work(method):
             fields[f"attr.{attribute['name']}"] = attribute["values"][-1]
         direction, condition = translate_arguments(fields)
         assert model.translate(photo(16, 16), direction=direction, **condition).size == (16, 16)
+        png, _ = engine.translate("run", png_bytes(photo(16, 16)), {**fields, "name": "p.png"})
+        assert Image.open(io.BytesIO(png)).size == (16, 16)
     if options["samples"]:
         fields = {"n": "2", "seed": "1"}
         if options["sample_label"]:
@@ -211,6 +216,8 @@ def test_every_method_gets_controls_that_work(method):
             fields[f"code.{code['name']}"] = "1" if code["kind"] == "cat" else "0.5"
         kwargs = sample_arguments(fields)
         model.sample(kwargs.pop("n"), **kwargs)
+        png, name = engine.sample("run", fields)  # as the app answers: one PNG grid
+        assert Image.open(io.BytesIO(png)).size[0] > 0 and name.endswith("_seed1.png")
     if method == "ecdrd":
         assert options["translate_label"] and options["sample_label"]
     if method == "infogan":
