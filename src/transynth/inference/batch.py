@@ -129,10 +129,23 @@ def translate_files(
             continue
         if tile is None:
             translated = model.translate(image, direction=direction, **condition)
-        else:
+        else:  # a second bar counts the tiles of the image (one large image can take minutes)
+            tiles = tqdm(unit="tile", leave=False, disable=not progress, file=sys.stderr)
+
+            def tile_done(done: int, total: int, tiles: tqdm = tiles) -> None:
+                tiles.total = total
+                tiles.update(done - tiles.n)
+
             translated = translate_tiled(
-                model, image, direction, tile=tile, overlap=overlap, **condition
+                model,
+                image,
+                direction,
+                tile=tile,
+                overlap=overlap,
+                progress=tile_done,
+                **condition,
             )
+            tiles.close()
         with atomic_path(target) as tmp:
             translated.save(tmp, format="PNG")
         result.done.append(source)
