@@ -52,7 +52,9 @@ def test_the_page_and_the_run_list(client):
     assert runs[CYC]["metrics"] == {
         k: METRICS[k] for k in ("AtoB/translation_accuracy", "AtoB/fid")
     } | {"AtoB/num_images": 8.0}
-    assert "<html" in client.get(f"/report/{CYC}").text.lower()
+    report = client.get(f"/report/{CYC}")
+    assert "<html" in report.text.lower()
+    assert report.headers["content-security-policy"] == "sandbox allow-scripts"
 
 
 def test_options_offer_what_each_method_can_do(client):

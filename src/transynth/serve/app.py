@@ -217,7 +217,9 @@ def create_app(runs_dir: str | Path, limits: Limits | None = None) -> Any:
             path = await run_in_threadpool(engine.runs.report, request.path_params["name"])
         except RunNotFound as err:
             return error(str(err), 404)
-        return FileResponse(path, media_type="text/html")
+        # sandboxed: a report's scripts run in an origin of their own, away from the app's API
+        headers = {"Content-Security-Policy": "sandbox allow-scripts"}
+        return FileResponse(path, media_type="text/html", headers=headers)
 
     routes = [
         Route("/", index),
