@@ -7,8 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm"}
-
 
 def _split_overrides(extra: list[str]) -> list[str]:
     """Accept `--model.k=v` and `--model.k v`; anything else is an error naming it."""
@@ -33,24 +31,6 @@ def _split_overrides(extra: list[str]) -> list[str]:
         out.append(arg)
         i += 1
     return out
-
-
-def _collect_inputs(inputs: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise FileNotFoundError(
-                    f"folder {path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
-                )
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"input {path} does not exist")
-    return files
 
 
 def cmd_train(args: argparse.Namespace, extra: list[str]) -> int:
@@ -89,7 +69,7 @@ def _number(text: str, flag: str) -> float:
 
 def cmd_translate(args: argparse.Namespace) -> int:
     import transynth
-    from transynth.data import load_image
+    from transynth.inference import output_suffix, plan_outputs, translate_files
 
     model = transynth.load(args.run, device=args.device, checkpoint=args.checkpoint)
     direction = model.resolve_direction(args.to) if args.to else args.direction
@@ -98,19 +78,19 @@ def cmd_translate(args: argparse.Namespace) -> int:
         condition["label"] = args.label
     if args.set:
         condition["attributes"] = _parse_settings(args.set, "--set")
-    files = _collect_inputs(args.inputs)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    suffix = args.to or direction
-    if args.label is not None:
-        suffix += f"_label{args.label}"
-    for key, value in condition.get("attributes", {}).items():
-        suffix += f"_{key}-{value}"
-    for path in files:
-        result = model.translate(load_image(path), direction=direction, **condition)
-        result.save(out / f"{path.stem}_{suffix}.png")
-    print(f"translated {len(files)} image(s) into {out}")
-    return 0
+    pairs = plan_outputs(args.inputs, args.out, output_suffix(args.to or direction, condition))
+    tile = {"tile": args.tile, "overlap": args.overlap} if args.tile else {}
+    result = translate_files(
+        model,
+        pairs,
+        direction,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        **tile,
+        **condition,
+    )
+    print(result.summary(Path(args.out)))
+    return 2 if result.failed else 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -241,6 +221,12 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_serve(args: argparse.Namespace) -> int:
+    from transynth.serve import cli as serve_cli
+
+    return serve_cli.run(args)
+
+
 def _run_recompose(args: argparse.Namespace) -> int:
     from transynth.recompose import cli as recompose_cli
 
@@ -295,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="ATTR=VALUE", help="target attribute (StarGAN); repeat"
     )
     p.add_argument("--device", default="cpu")
+    p.add_argument("--tile", type=int, help="translate in overlapping tiles of N x N pixels")
+    p.add_argument("--overlap", type=int, default=32, help="pixels shared by tiles (--tile)")
+    p.add_argument("--overwrite", action="store_true", help="translate files already written")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("sample", help="generate images from noise with a trained generator")
     _add_run_arguments(p)
@@ -357,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="only rewrite the .md/.html tables of the results file; train nothing",
     )
 
+    from transynth.serve import cli as serve_cli  # cheap: starlette is imported on use
+
+    serve_cli.add_parser(sub)
     from transynth.recompose import cli as recompose_cli  # cheap: the package imports lazily
 
     recompose_cli.add_parser(sub)
@@ -384,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         "export": cmd_export,
         "models": cmd_models,
         "datasets": cmd_datasets,
+        "serve": _run_serve,
     }
     try:
         if args.command == "train":
