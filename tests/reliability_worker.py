@@ -2,7 +2,8 @@
 
 usage: reliability_worker.py OUT STEPS CHECKPOINT_EVERY [PID_DIR]
 
-Each process writes its pid to PID_DIR/rank<R>.pid (so a test can signal or kill one rank) and
+Each process writes "PID NODE" to PID_DIR/rank<R>.pid (so a test can signal or kill one rank or
+one node's processes) and
 prints ``stopped rank R step S`` when a stop signal ended the run (exit 75, as the CLI does).
 The image pool is off: per-process randomness would make a resumed multi-process run differ
 from an uninterrupted one (see docs/RELIABILITY.md).
@@ -27,7 +28,8 @@ def main(out: str, steps: int, checkpoint_every: int, pid_dir: str | None = None
     rank = int(os.environ.get("RANK", "0"))
     if pid_dir:
         Path(pid_dir).mkdir(parents=True, exist_ok=True)
-        (Path(pid_dir) / f"rank{rank}.pid").write_text(str(os.getpid()))
+        node = os.environ.get("GROUP_RANK", "0")  # the node (agent) this process runs under
+        (Path(pid_dir) / f"rank{rank}.pid").write_text(f"{os.getpid()} {node}")
     overrides = tiny_overrides("cyclegan", steps=steps, checkpoint_every=checkpoint_every)
     overrides["model"]["pool_size"] = 0
     cfg = resolve_config("cyclegan", overrides=overrides)

@@ -148,7 +148,7 @@ def test_under_torchrun_a_signal_to_one_rank_stops_every_rank_at_the_same_step(t
     )
     while _logged_steps(run) < 10 and proc.poll() is None:
         time.sleep(0.01)
-    os.kill(int((pids / "rank1.pid").read_text()), signal.SIGTERM)  # rank 1 only
+    os.kill(int((pids / "rank1.pid").read_text().split()[0]), signal.SIGTERM)  # rank 1 only
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode != 0, out
     stops = sorted(line.split()[1:] for line in out.splitlines() if line.startswith("stopped"))
