@@ -5,8 +5,8 @@ usage: reliability_worker.py OUT STEPS CHECKPOINT_EVERY [PID_DIR]
 Each process writes "PID NODE" to PID_DIR/rank<R>.pid (so a test can signal or kill one rank or
 one node's processes) and
 prints ``stopped rank R step S`` when a stop signal ended the run (exit 75, as the CLI does).
-The image pool is off: per-process randomness would make a resumed multi-process run differ
-from an uninterrupted one (see docs/RELIABILITY.md).
+The image pool is off (RELIABILITY_POOL=N turns it on): per-process randomness makes a resumed
+multi-process run differ from an uninterrupted one (see docs/RELIABILITY.md).
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ def main(out: str, steps: int, checkpoint_every: int, pid_dir: str | None = None
         node = os.environ.get("GROUP_RANK", "0")  # the node (agent) this process runs under
         (Path(pid_dir) / f"rank{rank}.pid").write_text(f"{os.getpid()} {node}")
     overrides = tiny_overrides("cyclegan", steps=steps, checkpoint_every=checkpoint_every)
-    overrides["model"]["pool_size"] = 0
+    overrides["model"]["pool_size"] = int(os.environ.get("RELIABILITY_POOL", "0"))
     cfg = resolve_config("cyclegan", overrides=overrides)
     try:
-        Trainer(cfg, out, task=make_task("unpaired")).fit()
+        until = os.environ.get("RELIABILITY_UNTIL")  # stop (with a checkpoint) at this step
+        Trainer(cfg, out, task=make_task("unpaired")).fit(until=int(until) if until else None)
     except RunInterrupted as stop:
         print(f"stopped rank {rank} step {stop.step}", flush=True)
         return INTERRUPTED_EXIT

@@ -165,6 +165,30 @@ def test_under_torchrun_a_signal_to_one_rank_stops_every_rank_at_the_same_step(t
     assert log == list(range(1, 41))
 
 
+@pytest.mark.slow
+def test_sigterm_to_torchrun_itself_checkpoints_within_its_grace_period(tmp_path):
+    """What a scheduler does: SIGTERM to the launcher, which forwards it to every worker and
+    kills them 30 s later; the workers stop at one step with a checkpoint well before that."""
+    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    launch = _torchrun("--standalone", "--nproc_per_node", "2", str(WORKER))
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [*launch, str(run), "400", "1000"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    while _logged_steps(run) < 10 and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    signalled = time.time()
+    out, _ = proc.communicate(timeout=120)
+    assert time.time() - signalled < 30, "the workers outlived torchrun's grace period"
+    assert proc.returncode != 0
+    lines = [line.split() for line in out.splitlines() if line.startswith("stopped")]
+    assert sorted(words[2] for words in lines) == ["0", "1"], out
+    stops = {words[-1] for words in lines}
+    assert len(stops) == 1 and read_checkpoint(run / CHECKPOINT)[1]["step"] in stops, out
+    assert int(stops.pop()) == _logged_steps(run), "no logged step is lost"
+
+
 def test_the_signal_handlers_leave_other_tasks_alone(tmp_path):
     """Outside fit() the signals keep their usual handlers (pytest's, Python's)."""
     before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)}

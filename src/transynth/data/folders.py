@@ -75,7 +75,8 @@ def _check_headers(paths: list[str]) -> None:
 def _csv_file_column(path: pathlib.Path) -> bool:
     """Whether a CSV's first header field names a file column (file, filename, image, ...)."""
     try:
-        with open(path, newline="") as f:
+        # errors="replace": a table that is not UTF-8 is still found, then refused by name
+        with open(path, newline="", errors="replace") as f:
             head = next(csv.reader(f), [])
     except (OSError, UnicodeDecodeError):
         return False

@@ -93,7 +93,8 @@ class StopRequest:
     def restore(self) -> None:
         """Give the signals their previous handlers back (idempotent)."""
         for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+            # None: a handler installed outside Python; the default is the closest we can give
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
         self._previous.clear()
 
     def release(self) -> None:
