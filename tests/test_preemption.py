@@ -187,6 +187,7 @@ def test_sigterm_to_torchrun_itself_checkpoints_within_its_grace_period(tmp_path
     stops = {words[-1] for words in lines}
     assert len(stops) == 1 and read_checkpoint(run / CHECKPOINT)[1]["step"] in stops, out
     assert int(stops.pop()) == _logged_steps(run), "no logged step is lost"
+    print(f"torchrun exit {proc.returncode}, {time.time() - signalled:.1f} s after SIGTERM")
 
 
 def test_the_signal_handlers_leave_other_tasks_alone(tmp_path):
