@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -362,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     from transynth.config import ConfigError
     from transynth.runfolder import RunFolderError
     from transynth.training import TrainingDiverged
-    from transynth.training.checkpoint import CheckpointError
+    from transynth.training.checkpoint import CheckpointError, DiskFull
+    from transynth.training.preemption import INTERRUPTED_EXIT, RunInterrupted
 
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -388,11 +390,20 @@ def main(argv: list[str] | None = None) -> int:
         CheckpointError,
         RunFolderError,
         TrainingDiverged,
+        DiskFull,
         FileNotFoundError,
         ValueError,
     ) as err:
         print(f"transynth: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk while writing logs or samples, not a checkpoint
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"transynth: error: disk full: {err}; the last checkpoint is kept", file=sys.stderr)
+        return 2
+    except RunInterrupted as stop:  # see docs/RELIABILITY.md: resumable, not a failure of it
+        print(f"transynth: interrupted: {stop}", file=sys.stderr)
+        return INTERRUPTED_EXIT
     except KeyboardInterrupt:
         print("transynth: interrupted; the last checkpoint is kept", file=sys.stderr)
         return 130

@@ -310,9 +310,10 @@ class FolderAttributesDataset(_DomainNames, SplitDataset):
         seed: int,
     ) -> None:
         self.paths = list(paths)
-        self.attrs = torch.as_tensor(np.asarray(attrs, dtype=np.float32)).reshape(
-            len(self.paths), -1
-        )
+        attrs = np.asarray(attrs, dtype=np.float32)
+        # an empty split (a one-image folder's test split) keeps its attribute count
+        width = attrs.shape[-1] if attrs.ndim == 2 else -1
+        self.attrs = torch.as_tensor(attrs).reshape(len(self.paths), width)
         self.reader = _FolderReader(image_size, channels, train, seed)
         self.index_sizes = (len(self.paths),)
         self.domain_names = (name,)

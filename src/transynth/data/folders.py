@@ -75,7 +75,8 @@ def _check_headers(paths: list[str]) -> None:
 def _csv_file_column(path: pathlib.Path) -> bool:
     """Whether a CSV's first header field names a file column (file, filename, image, ...)."""
     try:
-        with open(path, newline="") as f:
+        # errors="replace": a table that is not UTF-8 is still found, then refused by name
+        with open(path, newline="", errors="replace") as f:
             head = next(csv.reader(f), [])
     except (OSError, UnicodeDecodeError):
         return False
@@ -261,6 +262,13 @@ def _classes(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -> T
 
 def _read_table(table: pathlib.Path) -> tuple[list[str], list[str], np.ndarray]:
     """(attribute names, file names, 0/1 values) of a CelebA .txt or a CSV table."""
+    try:
+        return _parse_table(table)
+    except (UnicodeDecodeError, csv.Error) as e:  # found by tests/test_fuzz_loaders.py
+        raise ValueError(f"attribute table {table} is not a UTF-8 text table: {e}") from None
+
+
+def _parse_table(table: pathlib.Path) -> tuple[list[str], list[str], np.ndarray]:
     rows: list[list[str]]
     if table.suffix.lower() == ".csv":
         with open(table, newline="") as f:
@@ -276,6 +284,8 @@ def _read_table(table: pathlib.Path) -> tuple[list[str], list[str], np.ndarray]:
         names, body = lines[1], lines[2:]
         if body and len(body[0]) == len(names) and names[0].lower() in FILE_COLUMNS:
             names = names[1:]  # a names line that starts with a file-column header
+    if not names:  # found by tests/test_fuzz_loaders.py
+        raise ValueError(f"attribute table {table} names no attributes after its file column")
     files, values = [], []
     for k, r in enumerate(body):
         r = [x.strip() for x in r]
@@ -322,11 +332,7 @@ def _attributes(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -
     _check_headers(paths)
     part = table.parent / CELEBA_PARTITION
     if part.is_file():
-        split = {}
-        for ln in part.read_text().splitlines():
-            bits = ln.split()
-            if len(bits) == 2:
-                split[os.path.basename(bits[0])] = int(bits[1])
+        split = _read_partition(part)
         is_test = np.array([split.get(os.path.basename(f), 0) == 2 for f in files])
         note = f"split from {CELEBA_PARTITION} (train+val / test)"
     else:
@@ -349,3 +355,23 @@ def _attributes(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -
         f"{len(te)} test images; {note}",
         attribute_names=tuple(names),
     )
+
+
+def _read_partition(part: pathlib.Path) -> dict[str, int]:
+    """{file name: 0 train, 1 val, 2 test} of a CelebA list_eval_partition.txt."""
+    try:
+        lines = part.read_text().splitlines()
+    except UnicodeDecodeError as e:  # found by tests/test_fuzz_loaders.py
+        raise ValueError(f"partition file {part} is not UTF-8 text: {e}") from None
+    split = {}
+    for number, ln in enumerate(lines, 1):
+        bits = ln.split()
+        if len(bits) != 2:
+            continue
+        try:
+            split[os.path.basename(bits[0])] = int(bits[1])
+        except ValueError:
+            raise ValueError(
+                f"partition file {part}, line {number}: expected FILE and 0, 1 or 2, got {ln!r}"
+            ) from None
+    return split

@@ -16,7 +16,9 @@ intact. safetensors stores raw tensors only, so loading one can never execute co
 
 from __future__ import annotations
 
+import errno
 import json
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -63,12 +65,51 @@ def _unflatten_optimizer(phase: str, tensors: dict, meta: dict) -> dict[str, Any
     return {"state": state, "param_groups": groups}
 
 
+class DiskFull(OSError):
+    """The disk (or quota) filled up while writing a checkpoint; the previous one is intact."""
+
+
+def _is_disk_full(err: BaseException) -> bool:
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    # safetensors reports I/O errors as SafetensorError("... (os error 28)")
+    return f"(os error {errno.ENOSPC})" in str(err) or f"(os error {errno.EDQUOT})" in str(err)
+
+
+def _disk_full(path: Path, needed: int, err: BaseException) -> DiskFull:
+    try:
+        free = f"{shutil.disk_usage(path.parent).free / 2**20:.1f} MiB free"
+    except OSError:
+        free = "free space unknown"
+    kept = (
+        f"the previous checkpoint {path} is intact"
+        if path.exists()
+        else f"no checkpoint was written (there was none at {path} before)"
+    )
+    return DiskFull(
+        errno.ENOSPC,
+        f"disk full while writing checkpoint {path} (about {needed / 2**20:.1f} MiB needed, "
+        f"{free} on the file system of {path.parent}): {kept}. Free some space (or choose an "
+        f"--out folder on another disk) and run the same command again to resume. ({err})",
+    )
+
+
 def atomic_save(tensors: dict[str, torch.Tensor], metadata: dict[str, str], path: Path) -> None:
-    """Write a safetensors file so that `path` is either the old file or the complete new one."""
+    """Write a safetensors file so that `path` is either the old file or the complete new one.
+
+    DiskFull if the disk fills up part-way: the partial file is removed, `path` is untouched.
+    """
+    path = Path(path)
     # safetensors needs contiguous CPU tensors that share no memory.
     clean = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    with atomic_path(path) as tmp:
-        save_file(clean, str(tmp), metadata=metadata)
+    try:
+        with atomic_path(path) as tmp:
+            save_file(clean, str(tmp), metadata=metadata)
+    except Exception as err:
+        if not _is_disk_full(err):
+            raise
+        needed = sum(v.numel() * v.element_size() for v in clean.values())
+        raise _disk_full(path, needed, err) from err
 
 
 def save_checkpoint(

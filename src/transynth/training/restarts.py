@@ -30,6 +30,7 @@ from transynth.data import TaskData
 from transynth.fileio import atomic_write_text
 from transynth.runfolder import RunFolder
 from transynth.training import distributed as D
+from transynth.training.runlock import hold_for_run
 from transynth.training.setup import resolve_device, task_of
 from transynth.training.trainer import Trainer
 
@@ -80,11 +81,21 @@ def _best(candidates: dict[str, dict[str, float]], metric: str, mode: str) -> in
 def fit_with_restarts(config: RunConfig, run_dir: str | Path, task: TaskData | None = None) -> Path:
     """Train `config` into `run_dir`, choosing its seed among ``train.restarts`` starts."""
     tc = config.train
-    if tc.restarts <= 1:
-        return Trainer(config, run_dir, task).fit()
     run_dir = Path(run_dir)
-    task = task or task_of(config)  # one task (and folder split) for every candidate
     info = D.init_distributed(resolve_device(tc.device).type)
+    # Locked before the task is built, so that a second trainer stops at once; the candidates'
+    # folders and the choice belong to the run.
+    with hold_for_run(run_dir, info):
+        if tc.restarts <= 1:
+            return Trainer(config, run_dir, task).fit()
+        return _fit_with_restarts(config, run_dir, task, info)
+
+
+def _fit_with_restarts(
+    config: RunConfig, run_dir: Path, task: TaskData | None, info: D.DistInfo
+) -> Path:
+    tc = config.train
+    task = task or task_of(config)  # one task (and folder split) for every candidate
     folder = RunFolder(run_dir)
     record_path = folder.restarts_record
     if folder.checkpoint.exists() and not record_path.exists():

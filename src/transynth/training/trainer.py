@@ -30,6 +30,8 @@ from transynth.training.checkpoint import (
 from transynth.training.ema import WeightAverage
 from transynth.training.logger import RunLogger
 from transynth.training.precision import PRECISION_NAMES, resolve_amp
+from transynth.training.preemption import StopRequest
+from transynth.training.runlock import hold_for_run
 from transynth.training.sampler import StepBatchSampler
 from transynth.training.schedule import linear_decay_factor
 from transynth.training.setup import (
@@ -264,7 +266,16 @@ class Trainer:
 
         With `until` < train.steps: train to step `until` only (the schedule is still the one
         of train.steps), write the checkpoint and return, as if the run had been interrupted
-        there; a later ``fit()`` resumes it exactly."""
+        there; a later ``fit()`` resumes it exactly.
+
+        The run folder's lock is held throughout (RunLocked if another trainer holds it), and
+        SIGTERM/SIGINT/SIGUSR1 stop the run after the current step with a checkpoint
+        (RunInterrupted): see training/runlock.py and training/preemption.py."""
+        with hold_for_run(self.run_dir, self.dist), StopRequest() as stop:
+            self._stop = stop
+            return self._fit(until)
+
+    def _fit(self, until: int | None) -> Path:
         tc = self.config.train
         stop = tc.steps if until is None else min(until, tc.steps)
         main = self.dist.is_main
@@ -313,6 +324,7 @@ class Trainer:
                 if self.step % tc.checkpoint_every == 0 or self.step == tc.steps:
                     self.save()
                     D.barrier(self.dist)
+                self._stop.stop_here(self.step, self.folder.checkpoint, self.save, self.dist)
         finally:
             bar.close()
             if logger is not None:
@@ -321,7 +333,9 @@ class Trainer:
             if self.step % tc.checkpoint_every:  # not saved by the loop at this step
                 self.save()
                 D.barrier(self.dist)
+            self._stop.release()
             return self.run_dir
+        self._stop.release()  # evaluation and the report: signals act as usual
         if main:
             self._save_weights(self.folder.weights)
             if tc.evaluate:
