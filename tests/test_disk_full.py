@@ -15,9 +15,9 @@ import safetensors.torch
 from conftest import tiny_trainer
 
 from transynth.cli import main as cli_main
+from transynth.runfolder import RunFolder
 from transynth.training import checkpoint
 from transynth.training.checkpoint import DiskFull, read_checkpoint
-from transynth.training.trainer import CHECKPOINT
 
 
 def _digest(path: Path) -> str:
@@ -40,17 +40,17 @@ def _fill_up_part_way(monkeypatch) -> None:
 def test_enospc_part_way_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     trainer = tiny_trainer("cyclegan", tmp_path, steps=4, checkpoint_every=2)
     trainer.fit(until=2)
-    before = _digest(tmp_path / CHECKPOINT)
+    before = _digest(RunFolder(tmp_path).checkpoint)
     _fill_up_part_way(monkeypatch)
     with pytest.raises(DiskFull) as err:
         trainer.fit()  # the checkpoint of step 4 fails half-way
     message = str(err.value)
     assert err.value.errno == errno.ENOSPC
-    assert f"disk full while writing checkpoint {tmp_path / CHECKPOINT}" in message
-    assert f"the previous checkpoint {tmp_path / CHECKPOINT} is intact" in message
+    assert f"disk full while writing checkpoint {RunFolder(tmp_path).checkpoint}" in message
+    assert f"the previous checkpoint {RunFolder(tmp_path).checkpoint} is intact" in message
     assert "MiB needed" in message and "MiB free" in message
-    assert _digest(tmp_path / CHECKPOINT) == before
-    assert read_checkpoint(tmp_path / CHECKPOINT)[1]["step"] == "2"
+    assert _digest(RunFolder(tmp_path).checkpoint) == before
+    assert read_checkpoint(RunFolder(tmp_path).checkpoint)[1]["step"] == "2"
     leftovers = [p.name for p in (tmp_path / "checkpoints").iterdir()]
     assert leftovers == ["last.safetensors"], "the partial file is removed"
     assert not (tmp_path / "run.lock").exists()
@@ -87,7 +87,7 @@ def small_tmpfs(tmp_path):
 def test_a_real_full_tmpfs_keeps_the_previous_checkpoint(small_tmpfs):
     trainer = tiny_trainer("cyclegan", small_tmpfs / "run", steps=2, checkpoint_every=1)
     trainer.fit(until=1)
-    path = small_tmpfs / "run" / CHECKPOINT
+    path = RunFolder(small_tmpfs / "run").checkpoint
     before = _digest(path)
     free = shutil.disk_usage(small_tmpfs).free
     (small_tmpfs / "ballast").write_bytes(b"\0" * (free - path.stat().st_size // 2))

@@ -19,9 +19,9 @@ from conftest import task_for, tiny_trainer
 
 import transynth
 from transynth.cli import main as cli_main
+from transynth.runfolder import RunFolder
 from transynth.training.checkpoint import read_checkpoint
 from transynth.training.preemption import INTERRUPTED_EXIT, RunInterrupted
-from transynth.training.trainer import CHECKPOINT
 
 SRC = str(Path(transynth.__file__).parents[1])
 WORKER = Path(__file__).with_name("reliability_worker.py")
@@ -69,8 +69,10 @@ def test_sigterm_stops_after_the_step_and_the_resume_is_exact(method, tmp_path, 
     with pytest.raises(RunInterrupted, match="SIGTERM received: stopped after step 5") as stop:
         first.fit()
     assert signal.getsignal(signal.SIGTERM) is before, "the handler is restored"
-    assert stop.value.step == 5 and Path(stop.value.checkpoint) == tmp_path / "b" / CHECKPOINT
-    assert read_checkpoint(tmp_path / "b" / CHECKPOINT)[1]["step"] == "5"
+    assert (
+        stop.value.step == 5 and Path(stop.value.checkpoint) == RunFolder(tmp_path / "b").checkpoint
+    )
+    assert read_checkpoint(RunFolder(tmp_path / "b").checkpoint)[1]["step"] == "5"
     assert not (tmp_path / "b" / "run.lock").exists(), "the lock is released"
     resumed = tiny_trainer(method, tmp_path / "b", steps=7)
     assert resumed.step == 5
@@ -92,7 +94,7 @@ def test_sigusr1_stops_too_and_a_second_sigint_stops_at_once(tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         twice.fit()
     # stopped inside step 3: the checkpoint of step 2 is the last one
-    assert read_checkpoint(tmp_path / "int" / CHECKPOINT)[1]["step"] == "2"
+    assert read_checkpoint(RunFolder(tmp_path / "int").checkpoint)[1]["step"] == "2"
 
 
 def _logged_steps(run: Path) -> int:
@@ -121,7 +123,7 @@ def test_sigterm_to_the_command_line_at_a_random_moment(tmp_path):
     stopped = _sigterm_cli_run(tmp_path / "b", steps, after)
     assert stopped.returncode == INTERRUPTED_EXIT, (after, stopped.stderr)
     assert "interrupted: SIGTERM received: stopped after step" in stopped.stderr
-    saved = int(read_checkpoint(tmp_path / "b" / CHECKPOINT)[1]["step"])
+    saved = int(read_checkpoint(RunFolder(tmp_path / "b").checkpoint)[1]["step"])
     assert after <= saved < steps and saved == _logged_steps(tmp_path / "b"), (after, saved)
     # the uninterrupted run and the resume, in this process
     assert cli_main([*CLI_ARGS, "--steps", str(steps), "--out", str(tmp_path / "a")]) == 0
@@ -155,7 +157,7 @@ def test_under_torchrun_a_signal_to_one_rank_stops_every_rank_at_the_same_step(t
     assert [rank for _, rank, _, _ in stops] == ["0", "1"], out
     steps = {step for *_, step in stops}
     assert len(steps) == 1, f"the ranks stopped at different steps: {out}"
-    assert read_checkpoint(run / CHECKPOINT)[1]["step"] == steps.pop()
+    assert read_checkpoint(RunFolder(run).checkpoint)[1]["step"] == steps.pop()
     subprocess.run([*launch, str(run), "40", "1000"], check=True, env=env, timeout=300)
     a, b = transynth.load(tmp_path / "a"), transynth.load(run)
     assert a.trained_steps == b.trained_steps == 40
@@ -185,7 +187,7 @@ def test_sigterm_to_torchrun_itself_checkpoints_within_its_grace_period(tmp_path
     lines = [line.split() for line in out.splitlines() if line.startswith("stopped")]
     assert sorted(words[2] for words in lines) == ["0", "1"], out
     stops = {words[-1] for words in lines}
-    assert len(stops) == 1 and read_checkpoint(run / CHECKPOINT)[1]["step"] in stops, out
+    assert len(stops) == 1 and read_checkpoint(RunFolder(run).checkpoint)[1]["step"] in stops, out
     assert int(stops.pop()) == _logged_steps(run), "no logged step is lost"
     print(f"torchrun exit {proc.returncode}, {time.time() - signalled:.1f} s after SIGTERM")
 

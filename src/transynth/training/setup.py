@@ -7,10 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils.data import DataLoader
 
 from transynth.config import ConfigError, RunConfig, TrainConfig
 from transynth.data import TaskData, build_task
+from transynth.data.types import SampleIndex
 from transynth.models.base import Method
+from transynth.training.distributed import DistInfo
+from transynth.training.sampler import StepBatchSampler
 
 # Keys that may change when a run is resumed: they do not change what is learned.
 RESUMABLE_CHANGES = {
@@ -110,3 +114,38 @@ def check_resumable(saved: dict[str, Any], config: RunConfig, run_dir: Path) -> 
             f"{run_dir} holds a run with a different config ({details}); "
             "resume it with the same settings or choose a new --out folder"
         )
+
+
+def training_loader(
+    task: TaskData, config: RunConfig, step: int, dist: DistInfo, device: torch.device
+) -> DataLoader:
+    """The batches of a run from `step` on: this process's share of each step's batch."""
+    tc = config.train
+    sampler = StepBatchSampler(
+        task.train.index_sizes,
+        tc.batch_size,
+        seed=tc.seed,
+        start_step=step,
+        rank=dist.rank,
+        world_size=dist.world_size,
+    )
+    return DataLoader(
+        task.train,
+        batch_sampler=sampler,
+        num_workers=config.data.num_workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=config.data.num_workers > 0,
+        # Its own generator: a DataLoader iterator otherwise draws its worker seed from the
+        # global RNG, shifting the dropout/pool stream of a resumed run by one draw.
+        generator=torch.Generator().manual_seed(tc.seed),
+    )
+
+
+def fixed_items(task: TaskData, n: int = 8) -> dict[str, torch.Tensor]:
+    """The same few test items (train items when there is no test split), collated."""
+    split = task.test if len(task.test) else task.train
+    items = [
+        split[SampleIndex(0, tuple(i % s for s in split.index_sizes))]
+        for i in range(min(n, len(split)))
+    ]
+    return torch.utils.data.default_collate(items)

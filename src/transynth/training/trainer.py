@@ -14,7 +14,6 @@ from tqdm.auto import tqdm
 
 from transynth.config import ConfigError, RunConfig
 from transynth.data import TaskData, save_grid
-from transynth.data.types import SampleIndex
 from transynth.eval import evaluate, write_figures
 from transynth.fileio import atomic_write_text
 from transynth.models.base import Method
@@ -32,15 +31,16 @@ from transynth.training.logger import RunLogger
 from transynth.training.precision import PRECISION_NAMES, resolve_amp
 from transynth.training.preemption import StopRequest
 from transynth.training.runlock import hold_for_run
-from transynth.training.sampler import StepBatchSampler
 from transynth.training.schedule import linear_decay_factor
 from transynth.training.setup import (
     check_channels_last,
     check_resumable,
     check_task_fits,
     compile_networks,
+    fixed_items,
     resolve_device,
     task_of,
+    training_loader,
 )
 
 
@@ -112,34 +112,11 @@ class Trainer:
         self.step = restore_training_state(tensors, meta, self.optimizers, self.scalers)
 
     def _loader(self) -> DataLoader:
-        tc = self.config.train
-        sampler = StepBatchSampler(
-            self.task.train.index_sizes,
-            tc.batch_size,
-            seed=tc.seed,
-            start_step=self.step,
-            rank=self.dist.rank,
-            world_size=self.dist.world_size,
-        )
-        return DataLoader(
-            self.task.train,
-            batch_sampler=sampler,
-            num_workers=self.config.data.num_workers,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=self.config.data.num_workers > 0,
-            # Its own generator: a DataLoader iterator otherwise draws its worker seed from the
-            # global RNG, shifting the dropout/pool stream of a resumed run by one draw.
-            generator=torch.Generator().manual_seed(tc.seed),
-        )
+        return training_loader(self.task, self.config, self.step, self.dist, self.device)
 
     def _fixed_batch(self, n: int = 8) -> dict[str, torch.Tensor]:
         """The same few test items (train items when there is no test split) for sample grids."""
-        split = self.task.test if len(self.task.test) else self.task.train
-        items = [
-            split[SampleIndex(0, tuple(i % s for s in split.index_sizes))]
-            for i in range(min(n, len(split)))
-        ]
-        return self._to_device(torch.utils.data.default_collate(items))
+        return self._to_device(fixed_items(self.task, n))
 
     def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         out = {}
