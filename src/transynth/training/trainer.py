@@ -30,6 +30,7 @@ from transynth.training.ema import WeightAverage
 from transynth.training.logger import RunLogger
 from transynth.training.precision import PRECISION_NAMES, resolve_amp
 from transynth.training.preemption import StopRequest
+from transynth.training.rank_state import rank_states, restore_rank_state
 from transynth.training.runlock import hold_for_run
 from transynth.training.schedule import linear_decay_factor
 from transynth.training.setup import (
@@ -95,21 +96,27 @@ class Trainer:
             WeightAverage(self.model, tc.ema, self.model.averaged_networks()) if tc.ema else None
         )
         self.step = 0
-        self._maybe_resume()
-        if self.dist.enabled:  # distinct dropout/pool randomness per process
+        resumed_rank_state = self._maybe_resume()
+        if self.dist.enabled and not resumed_rank_state:  # distinct randomness per process
             torch.manual_seed(tc.seed + 1_000_003 * self.dist.rank + self.step)
 
     # ---- set-up ----------------------------------------------------------------------------
-    def _maybe_resume(self) -> None:
+    def _maybe_resume(self) -> bool:
+        """Resume from the run folder's checkpoint, if any; True when this process's own random
+        state and image pools were restored too (always in one process; under torchrun when the
+        checkpoint was written by as many processes)."""
         path = self.folder.checkpoint
         if not path.exists():
-            return
+            return False
         tensors, meta = read_checkpoint(path)
         check_resumable(json.loads(meta["config"]), self.config, self.run_dir)
         load_weights(self.model, tensors, path)
         if self.ema is not None:
             self.ema.load(tensors, meta.get("ema"), str(path))
         self.step = restore_training_state(tensors, meta, self.optimizers, self.scalers)
+        if not self.dist.enabled:
+            return True
+        return restore_rank_state(self.model, tensors, meta, self.dist, self.device)
 
     def _loader(self) -> DataLoader:
         return training_loader(self.task, self.config, self.step, self.dist, self.device)
@@ -188,8 +195,12 @@ class Trainer:
         return lrs
 
     def save(self, path: Path | None = None) -> None:
+        """Write the resumable checkpoint (rank 0 writes; under torchrun every process calls
+        this, and each one's random state and image pools go into the file too)."""
+        per_rank = rank_states(self.model, self.dist, self.device)
         if not self.dist.is_main:
             return
+        extra = {**(self.ema.tensors() if self.ema is not None else {}), **per_rank}
         save_checkpoint(
             path or self.folder.checkpoint,
             model=self.model,
@@ -197,8 +208,12 @@ class Trainer:
             config=self.config.to_dict(),
             optimizers=self.optimizers,
             scalers=self.scalers,
-            extra_tensors=self.ema.tensors() if self.ema is not None else None,
-            extra_metadata={"ema": self.ema.metadata()} if self.ema is not None else None,
+            extra_tensors=extra or None,
+            extra_metadata={
+                **({"ema": self.ema.metadata()} if self.ema is not None else {}),
+                **({"world_size": str(self.dist.world_size)} if per_rank else {}),
+            }
+            or None,
         )
 
     def averaged(self) -> contextlib.AbstractContextManager:
