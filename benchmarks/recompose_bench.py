@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 from transynth.recompose import SceneGraph, discover_objects, match_graphs, recompose
-from transynth.recompose.api import downscale, to_float_rgb
+from transynth.recompose.images import downscale, to_float_rgb
 from transynth.recompose.score import layout_distance
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "china", "flower")

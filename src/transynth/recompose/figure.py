@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .images import downscale
+
 if TYPE_CHECKING:
     from .api import RecomposeResult
 
@@ -34,8 +36,6 @@ def draw_figure(result: RecomposeResult, path: str | os.PathLike, dpi: int = 80)
     """Write the figure to `path` (PNG) and return the path."""
     from matplotlib.figure import Figure  # no pyplot: no global state, Agg canvas
     from matplotlib.patches import ConnectionPatch
-
-    from .api import downscale
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +96,14 @@ def draw_figure(result: RecomposeResult, path: str | os.PathLike, dpi: int = 80)
         f"input {_fmt(s['thirds_input'])}, reference {_fmt(s['thirds_reference'])}, "
         f"result {_fmt(s['thirds_result'])};  matching: {result.matching.method}"
     )
+    moves = [
+        f"object {p.input_index} -> ref {p.reference_index}: ({p.from_centroid[0]:.2f}, "
+        f"{p.from_centroid[1]:.2f}) to ({p.to_centroid[0]:.2f}, {p.to_centroid[1]:.2f}), "
+        f"x{p.scale:.2f}"
+        for p in result.placements
+    ]
+    if moves:
+        text += "\nmoved: " + "; ".join(moves)
     if result.notes:
         text += "\n" + "; ".join(result.notes)
     fig.suptitle(text, fontsize=8, y=0.04, va="bottom")

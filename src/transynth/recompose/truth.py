@@ -91,7 +91,9 @@ def score_objects(found: list[np.ndarray], truth: dict[str, np.ndarray]) -> Trut
     """Pair `found` masks (any resolution) one-to-one with `truth` masks by IoU."""
     names = list(truth)
     shape = next(iter(truth.values())).shape
-    masks = [m if m.shape == shape else resize(m.astype(float), shape, order=1) >= 0.5 for m in found]
+    masks = [
+        m if m.shape == shape else resize(m.astype(float), shape, order=1) >= 0.5 for m in found
+    ]
     ious = np.array([[iou(f, truth[n]) for f in masks] for n in names]).reshape(len(names), -1)
     best = [0.0] * len(names)
     if ious.size:
