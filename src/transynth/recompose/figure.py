@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from .images import downscale
-
-if TYPE_CHECKING:
-    from .api import RecomposeResult
 
 COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45"]
 UNMATCHED = "#bbbbbb"
@@ -32,8 +29,11 @@ def _contour(ax, mask: np.ndarray, colour: str) -> None:
         ax.contour(mask.astype(float), levels=[0.5], colors=[colour], linewidths=1.5)
 
 
-def draw_figure(result: RecomposeResult, path: str | os.PathLike, dpi: int = 80) -> Path:
-    """Write the figure to `path` (PNG) and return the path."""
+def draw_figure(result: Any, path: str | os.PathLike, dpi: int = 80) -> Path:
+    """Write the figure of `result` (a ``RecomposeResult``) to `path` (PNG); return the path.
+
+    Typed loosely on purpose: figure.py sits below api.py and must not import it.
+    """
     from matplotlib.figure import Figure  # no pyplot: no global state, Agg canvas
     from matplotlib.patches import ConnectionPatch
 

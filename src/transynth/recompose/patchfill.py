@@ -14,8 +14,9 @@ SIGGRAPH 2009), as in content-aware fill:
 * each hole pixel is then re-estimated by voting: the mean over the target patches that cover
   it of the source pixel each one proposes (expectation-maximisation of Wexler et al.);
 * coarse to fine: on an image pyramid (factor 2, hole pixels never averaged in), the coarsest
-  hole starts from the smooth fill of :func:`transynth.recompose.fill.diffusion_fill`, and each
-  level starts from the upsampled estimate and NNF of the level below.
+  hole starts from the smooth fill of :func:`transynth.recompose.fill.diffusion_fill` and a
+  random NNF searched over the whole image; each finer level starts from the upsampled
+  estimate and NNF of the level below and searches within ``2 * patch`` pixels of it.
 
 Deliberate simplifications: uniform (not distance-weighted) votes and no rotations or scales
 of patches. The loops run over patch offsets and candidates and are vectorised over pixels.
@@ -78,7 +79,9 @@ class _Level:
         better = dc < d
         return np.where(better[:, None], cand, q), np.where(better, dc, d)
 
-    def patchmatch(self, current: np.ndarray, q: np.ndarray, passes: int) -> np.ndarray:
+    def patchmatch(
+        self, current: np.ndarray, q: np.ndarray, passes: int, span: int
+    ) -> np.ndarray:
         d = self.distance(current, q)
         t = self.targets
         for _ in range(passes):
@@ -90,11 +93,11 @@ class _Level:
                 cand = q.copy()
                 cand[has] = q[k[has]] + np.array(step)
                 q, d = self.improve(current, q, d, cand)
-            span = max(self.h, self.w)
-            while span >= 1:
-                jump = self.rng.integers(-span, span + 1, size=q.shape)
+            r = span
+            while r >= 1:
+                jump = self.rng.integers(-r, r + 1, size=q.shape)
                 q, d = self.improve(current, q, d, q + jump)
-                span //= 2
+                r //= 2
         return q
 
     def vote(self, current: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -135,7 +138,7 @@ def patch_fill(
     hole: np.ndarray,
     patch: int = 7,
     iterations: int = 3,
-    coarsest: int = 40,
+    coarsest: int = 16,
     seed: int = 0,
 ) -> np.ndarray:
     """`image` (H, W, C) float with the `hole` (H, W bool) filled from the image's own patches.
@@ -161,12 +164,15 @@ def patch_fill(
         if current is None:
             current = diffusion_fill(img, hl)
             q = level.random_sources(len(level.targets))
+            span = max(img.shape[:2])  # a global search from the random start
         else:
+            span = 2 * patch  # the upsampled field is already close: search near it
+        if depth < len(pyramid) - 1 and current.shape[:2] != img.shape[:2]:
             up = resize(current, img.shape, order=1, mode="edge")
             current = np.where(hl[..., None], up, img)
             q = _upsample_nnf(q_prev_targets, q, level)
         for _ in range(iterations if depth else max(iterations - 1, 1)):
-            q = level.patchmatch(current, q, passes=2 if depth else 1)
+            q = level.patchmatch(current, q, passes=2 if depth else 1, span=span)
             current = level.vote(current, q)
         q_prev_targets = level.targets
     return np.where(hole[..., None], current, image)

@@ -32,6 +32,24 @@ from .fill import diffusion_fill
 from .patchfill import patch_fill
 
 FILLS = ("patch", "diffusion")
+#: The exemplar fill runs at this longest side at most (its cost grows with the hole's pixels).
+PATCH_FILL_MAX_SIDE = 320
+
+
+def patch_fill_capped(
+    image: np.ndarray, hole: np.ndarray, max_side: int = PATCH_FILL_MAX_SIDE
+) -> np.ndarray:
+    """:func:`patch_fill` at a longest side of at most `max_side`, upsampled into the hole."""
+    h, w = hole.shape
+    f = max_side / max(h, w)
+    if f >= 1:
+        return patch_fill(image, hole)
+    size = (max(int(round(h * f)), 1), max(int(round(w * f)), 1))
+    small = resize(image, size + image.shape[2:], order=1, anti_aliasing=True)
+    # a small pixel touched by the hole is a hole pixel: no object colour leaks into the fill
+    small_hole = resize(hole.astype(np.float64), size, order=1, anti_aliasing=True) > 1e-3
+    filled = resize(patch_fill(small, small_hole), image.shape, order=1, mode="edge")
+    return np.where(hole[..., None], filled, image)
 
 
 @dataclass
@@ -138,7 +156,7 @@ def render(
         hole |= masks[p.input_index]
     grow = max(int(round(0.01 * max(h, w))), 1) + int(np.ceil(feather))
     hole = ndi.binary_dilation(hole, iterations=grow)
-    out = patch_fill(image, hole) if fill == "patch" else diffusion_fill(image, hole)
+    out = patch_fill_capped(image, hole) if fill == "patch" else diffusion_fill(image, hole)
     order = sorted(range(len(placements)), key=lambda k: -masks[placements[k].input_index].sum())
     new_masks: list[np.ndarray] = [np.zeros((h, w), bool) for _ in placements]
     for k in order:
