@@ -12,10 +12,10 @@ from PIL import Image
 
 from transynth.recompose import SceneGraph, discover_objects, match_graphs, recompose
 from transynth.recompose.cli import add_parser, figure_path, run
+from transynth.recompose.fill import diffusion_fill
 from transynth.recompose.graph import affinity_matrix
 from transynth.recompose.graphcut import grid_min_cut
 from transynth.recompose.matching import greedy_discretise, ipfp, spectral_matching
-from transynth.recompose.fill import diffusion_fill
 from transynth.recompose.score import layout_distance, rule_of_thirds
 
 # ---------------------------------------------------------------- graph matching

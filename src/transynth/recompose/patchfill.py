@@ -79,9 +79,7 @@ class _Level:
         better = dc < d
         return np.where(better[:, None], cand, q), np.where(better, dc, d)
 
-    def patchmatch(
-        self, current: np.ndarray, q: np.ndarray, passes: int, span: int
-    ) -> np.ndarray:
+    def patchmatch(self, current: np.ndarray, q: np.ndarray, passes: int, span: int) -> np.ndarray:
         d = self.distance(current, q)
         t = self.targets
         for _ in range(passes):
