@@ -30,6 +30,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--method", default="ipfp", choices=("ipfp", "spectral"), help="graph matching method"
     )
+    p.add_argument(
+        "--fill",
+        default="patch",
+        choices=("patch", "diffusion"),
+        help="how the region a moved object leaves is filled (exemplar patches or smooth)",
+    )
     p.add_argument("--objects", type=int, default=4, help="at most this many objects per photo")
     p.add_argument(
         "--max-side", type=int, default=256, help="longest side for object discovery (pixels)"
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             args.input,
             args.reference,
             method=args.method,
+            fill=args.fill,
             max_objects=args.objects,
             max_side=args.max_side,
             output_max_side=args.output_max_side,
