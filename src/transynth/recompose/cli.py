@@ -56,7 +56,9 @@ def figure_path(out: str | Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     """Run ``transynth recompose``; 0 on success, 2 with a message naming the problem."""
     out = Path(args.out)
-    if out.suffix.lower() not in {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}:
+    from transynth.data.imageio import IMAGE_EXTENSIONS
+
+    if out.suffix.lower() not in IMAGE_EXTENSIONS:
         print(
             f"transynth: error: --out {out} needs an image extension (.png, .jpg, ...)",
             file=sys.stderr,
