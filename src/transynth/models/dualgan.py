@@ -48,8 +48,9 @@ whose README trains with ``--lambda_A 20.0 --lambda_B 20.0``), opt-in, all five 
     lambda_rec 20       its ``lambda_A`` = ``lambda_B`` default
     norm / d_norm "instance"  its ``batch_norm`` op takes the moments of each image over height
                         and width only (``tf.nn.moments(x, axes=[1, 2])``) and keeps no running
-                        averages: instance norm (with learnt scale and shift), in G and D alike,
-                        the same at training and at test time
+                        averages: instance norm, in G and D alike, the same at training and at
+                        test time (it also learns a scale and shift, which ``norm: instance``
+                        here does not: ``transynth.nn.norm`` builds it without affine)
     unchanged           RMSProp lr 5e-5 (its ``--lr``; "auto" resolves to it for vanilla too),
                         U-Net G and PatchGAN D, L1 reconstruction, constant lr at paper scale.
     Not reproduced: its 5x5 kernels (here 4x4, as the pix2pix networks) and RMSProp decay 0.9.
@@ -72,6 +73,15 @@ Deliberate departures: torch's RMSprop smooths squared gradients with alpha 0.99
 TensorFlow code uses decay 0.9 (``OptimizerSpec`` has no alpha setting). Outputs use tanh in
 [-1, 1] and domains may differ in channel count (gray MNIST <-> RGB MNIST-M): each generator and
 critic is built for its own domains' channels.
+
+Evaluation mode of batch norm: the TensorFlow codes run the same graph at training and test
+time; in the later code verified above its "batch norm" is per-image (instance) normalisation, so
+a test image is normalised by its own statistics. Here translation uses batch norm's running
+averages (torch's eval mode), so that an image translates the same alone or in any batch, and
+every figure in docs/BENCHMARKS.md is measured that way; ``eval_batch_stats: true`` translates
+with the statistics of the batch at hand instead (running averages untouched;
+``benchmarks/batch_stats_eval.py`` compares both on a run). With ``norm: instance`` the two are
+the same.
 
 Option outside the paper: ``joint_batch`` (off: the 2017 code scores real and generated images
 in two critic calls, each with its own batch-norm statistics) scores them as one batch in both
@@ -96,6 +106,7 @@ from transynth.losses import discriminator_loss, generator_loss, gradient_penalt
 from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator, judge_real_and_fake
 from transynth.models.registration import register_model
 from transynth.nn import PatchDiscriminator, UnetGenerator, init_weights
+from transynth.nn.batch_stats import batch_statistics
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
 from transynth.nn.warp import WarpOptions
@@ -127,6 +138,8 @@ class DualGANConfig(WarpOptions):
     init: str = "normal"
     init_gain: float = 0.02
     joint_batch: bool = False  # each critic scores [real, generated] as ONE batch (see docstring)
+    # translate with batch-norm statistics of the batch at hand, as the reference code (docstring)
+    eval_batch_stats: bool = False
 
     def __post_init__(self) -> None:
         self.check_warp(check)
@@ -310,3 +323,9 @@ class DualGAN(TwoWayTranslator, Method):
         return losses
 
     # ---- inference -------------------------------------------------------------------------
+    def translate_tensor(self, x: torch.Tensor, direction: str, **condition) -> torch.Tensor:
+        """G_AB(x) or G_BA(x); with ``eval_batch_stats`` the generators' batch norm uses the
+        statistics of `x` itself (as the reference code translates), not its running averages."""
+        nets = (self.G_AB, self.G_BA)
+        with batch_statistics(*nets, enabled=self.config.eval_batch_stats):
+            return super().translate_tensor(x, direction, **condition)
