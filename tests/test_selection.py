@@ -108,3 +108,16 @@ def test_opting_in_is_recorded_in_metrics_and_report(tmp_path, monkeypatch):
     report = write_report(tmp_path).read_text()
     assert "Weights chosen on held-out labels" in report
     assert "train.best_metric=AtoB/translation_accuracy" in report
+
+
+def test_refused_before_the_run_folder_exists(tmp_path):
+    import transynth
+
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match="allow_test_selection"):
+        transynth.train(
+            "cyclegan",
+            out=out,
+            overrides=["train.eval_every=1", "train.best_metric=AtoB/translation_accuracy"],
+        )
+    assert not out.exists()
