@@ -14,7 +14,7 @@ Paper -> code (the lecture's notation in brackets):
     Eq. 3          generator loss  lambda_U |u - G_B(G_A(u))|_1 + lambda_V |v - G_A(G_B(v))|_1
                    - D_B(G_B(v)) - D_A(G_A(u)); here ``recon_A`` + ``recon_B`` (weight
                    ``lambda_rec``) and ``gan_AB`` + ``gan_BA``
-        Alg. 1         n_critic critic updates per generator update (``n_critic``), critic weights
+    Alg. 1         n_critic critic updates per generator update (``n_critic``), critic weights
                    clipped to [-c, c] after each critic update (``clip``), RMSProp
 
 Networks as in the 2017 code (pix2pix-derived): U-Net generators (``UnetGenerator``: 8
