@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from transynth.config import ConfigError, RunConfig
 from transynth.data import TaskData, save_grid
 from transynth.eval import evaluate, write_figures
+from transynth.eval.selection import check_selection_metrics, selection_record
 from transynth.fileio import atomic_write_text
 from transynth.models.base import Method
 from transynth.registry import get_model_class
@@ -57,6 +58,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.folder = RunFolder(self.run_dir)
         tc = config.train
+        check_selection_metrics(tc)  # before anything is trained or written
         self.device = resolve_device(tc.device)
         self.dist = D.init_distributed(self.device.type)
         if self.dist.enabled and self.device.type == "cuda":
@@ -375,7 +377,7 @@ class Trainer:
         atomic_write_text(record_path, json.dumps(record, indent=2))
 
     def evaluate(self) -> dict[str, float]:
-        metrics = self._evaluate_all()
+        metrics = {**self._evaluate_all(), **selection_record(self.config.train)}
         self.folder.write_metrics(
             MetricsRecord(step=self.step, metrics=metrics, amp=self.amp, task=self.task.name)
         )
