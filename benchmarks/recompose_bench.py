@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 from transynth.recompose import SceneGraph, discover_objects, match_graphs, recompose
-from transynth.recompose.api import downscale, to_float_rgb
+from transynth.recompose.images import downscale, to_float_rgb
 from transynth.recompose.score import layout_distance
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "china", "flower")
@@ -66,6 +66,73 @@ def redetected_distance(result, max_side: int) -> float:
     )
 
 
+def smear_ratio(result) -> float:
+    """Gradient energy inside the filled region over that of a ring around it (1: as textured).
+
+    The filled region is where an object was and no object is now; a smooth (smeared) fill
+    scores well below 1.
+    """
+    if not result.placements:
+        return float("nan")
+    from scipy import ndimage as ndi
+
+    img = np.asarray(result.image.convert("L"), dtype=np.float64) / 255
+    was = np.zeros(img.shape, bool)
+    for p in result.placements:
+        was |= result.input_masks[p.input_index]
+    now = np.zeros(img.shape, bool)
+    for m in result.result_masks:
+        now |= ndi.binary_dilation(m, iterations=3)
+    filled = ndi.binary_erosion(was, iterations=3) & ~now
+    ring = ndi.binary_dilation(was, iterations=12) & ~ndi.binary_dilation(was, iterations=4)
+    ring &= ~now
+    if filled.sum() < 50 or ring.sum() < 50:
+        return float("nan")
+    grad = np.hypot(ndi.sobel(img, 0), ndi.sobel(img, 1))
+    return float(grad[filled].mean() / max(grad[ring].mean(), 1e-9))
+
+
+def save_grid(results: dict, photos: list[str], path: Path, cell: int = 150) -> int:
+    """Every result in one image: row = input, column = reference; the diagonal shows the
+    photos themselves. Palette PNG; returns its size in bytes."""
+    from PIL import ImageDraw
+
+    n = len(photos)
+    head = 18
+    grid = Image.new("RGB", (cell * (n + 1), head + cell * n), "white")
+    draw = ImageDraw.Draw(grid)
+    draw.text((4, 2), "input \\ reference", fill="black")
+    thumbs = {}
+    for a in photos:
+        for b in photos:
+            res = results.get((a, b))
+            if res is None and a != b:
+                continue
+            if a == b:
+                img = Image.fromarray(np.uint8(to_float_rgb(load_photo(a))[0] * 255))
+            else:
+                img = res.image.convert("RGB")
+            img.thumbnail((cell - 4, cell - 4))
+            thumbs[(a, b)] = img
+    for j, b in enumerate(photos):
+        draw.text((cell * (j + 1) + 4, 2), b, fill="black")
+    for i, a in enumerate(photos):
+        draw.text((4, head + cell * i + cell // 2), a, fill="black")
+        for j, b in enumerate(photos):
+            if (a, b) in thumbs:
+                t = thumbs[(a, b)]
+                x, y = (
+                    cell * (j + 1) + (cell - t.width) // 2,
+                    head + cell * i + (cell - t.height) // 2,
+                )
+                grid.paste(t, (x, y))
+                if a == b:
+                    draw.rectangle([x - 1, y - 1, x + t.width, y + t.height], outline="gray")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    return path.stat().st_size
+
+
 def _num(v) -> float | None:
     return None if v is None or not np.isfinite(v) else round(float(v), 4)
 
@@ -90,6 +157,8 @@ def main() -> None:
     ap.add_argument("--json", default="docs/results/recompose.json")
     ap.add_argument("--md", default="docs/results/recompose.md")
     ap.add_argument("--figures", nargs="*", default=["coffee:camera", "chelsea:rocket"])
+    ap.add_argument("--fill", default="patch", choices=("patch", "diffusion"))
+    ap.add_argument("--grid", default="docs/recompose/grid.png", help="all pairs in one figure")
     args = ap.parse_args()
 
     photos = {name: load_photo(name) for name in args.photos}
@@ -109,10 +178,14 @@ def main() -> None:
         print(f"{name}: {discovery[name]}", flush=True)
 
     figures = {tuple(f.split(":")) for f in args.figures}
+    results = {}
     rows = []
     for a, b in itertools.permutations(args.photos, 2):
         t0, c0 = time.perf_counter(), time.process_time()
-        res = recompose(photos[a], photos[b], max_side=args.max_side, method=args.method)
+        res = recompose(
+            photos[a], photos[b], max_side=args.max_side, method=args.method, fill=args.fill
+        )
+        results[(a, b)] = res
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         s = res.scores
         row = {
@@ -121,6 +194,8 @@ def main() -> None:
             "objects": [len(res.input_objects), len(res.reference_objects)],
             "pairs": [list(p) for p in res.matching.pairs],
             "moved": len(res.placements),
+            "multi_node": min(len(res.input_objects), len(res.reference_objects)) >= 2,
+            "smear": _num(smear_ratio(res)),
             "distance_before": _num(s["layout_distance_before"]),
             "distance_after": _num(s["layout_distance_after"]),
             "gain": _num(s["layout_gain"]),
@@ -153,6 +228,9 @@ def main() -> None:
         "pairs": len(rows),
         "pairs_scored": len(scored),
         "pairs_moved": sum(r["moved"] > 0 for r in rows),
+        "pairs_multi_node_graphs": sum(r["multi_node"] for r in rows),
+        "pairs_several_matched": sum(len(r["pairs"]) >= 2 for r in rows),
+        "smear_ratio_mean": mean("smear"),
         "pairs_improved": sum(
             r["distance_after"] is not None and r["distance_after"] < r["distance_before"] - 1e-9
             for r in scored
@@ -180,8 +258,13 @@ def main() -> None:
         "clamped_pairs": sum(any("clamped" in n for n in r["notes"]) for r in rows),
     }
     out = {
-        "command": "OMP_NUM_THREADS=1 python benchmarks/recompose_bench.py",
-        "settings": {"max_side": args.max_side, "method": args.method, "max_objects": 4},
+        "command": "OMP_NUM_THREADS=1 python benchmarks/recompose_bench.py --fill " + args.fill,
+        "settings": {
+            "max_side": args.max_side,
+            "method": args.method,
+            "max_objects": 4,
+            "fill": args.fill,
+        },
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "photos": discovery,
         "summary": summary,
@@ -236,6 +319,8 @@ def main() -> None:
             f" {_fmt(r['gain'])} | {thirds} | {r['cpu_s']:.2f} | {note} |"
         )
     Path(args.md).write_text("\n".join(lines) + "\n")
+    if args.grid:
+        print(f"grid {args.grid}: {save_grid(results, args.photos, Path(args.grid))} bytes")
     print(json.dumps(summary, indent=2))
 
 

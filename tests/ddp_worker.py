@@ -32,21 +32,23 @@ def _score(model, task, **kwargs):
     return {"score": float(next(model.G_AB.parameters()).sum())}
 
 
-def _config(method: str, **train):
+def _config(method: str, pool: bool = False, **train):
     overrides = tiny_overrides(method, **train)
-    if method == "cyclegan":
+    if method == "cyclegan" and not pool:
         overrides["model"]["pool_size"] = 0  # no per-process randomness: runs are comparable
     return resolve_config(method, overrides=overrides)
 
 
-def _trainer(method: str, out: str, **train) -> Trainer:
+def _trainer(method: str, out: str, pool: bool = False, **train) -> Trainer:
     kind = get_model_class(method).capabilities.data_kinds[0]
-    return Trainer(_config(method, **train), out, task=make_task(kind))
+    return Trainer(_config(method, pool, **train), out, task=make_task(kind))
 
 
 def _save_rank_state(trainer: Trainer, out: str) -> None:
     """Everything a rank would carry into its next step, in one file per rank."""
     tensors = {f"model/{k}": v for k, v in trainer.model.state_dict().items()}
+    tensors.update({f"extra/{k}": v for k, v in trainer.model.extra_state().items()})
+    tensors["rng/torch"] = torch.get_rng_state()
     for phase, opt in trainer.optimizers.items():
         for i, state in opt.state_dict()["state"].items():
             for key, value in state.items():
@@ -80,12 +82,19 @@ def states(out: str, batch_size: int, steps: int) -> None:
         trainer = _trainer(method, os.path.join(out, method), steps=steps, batch_size=batch_size)
         trainer.fit()
         _save_rank_state(trainer, os.path.join(out, method))
-    resumed_dir = os.path.join(out, "cyclegan-resumed")
-    _trainer("cyclegan", resumed_dir, steps=steps, batch_size=batch_size).fit(until=1)
-    resumed = _trainer("cyclegan", resumed_dir, steps=steps, batch_size=batch_size)
-    assert resumed.step == 1, resumed.step
-    resumed.fit()
-    _save_rank_state(resumed, resumed_dir)
+    for pool, name in ((False, "cyclegan"), (True, "cyclegan-pool")):
+        if pool:  # with image pools: each rank draws its own random numbers
+            trainer = _trainer(
+                "cyclegan", os.path.join(out, name), pool, steps=steps, batch_size=batch_size
+            )
+            trainer.fit()
+            _save_rank_state(trainer, os.path.join(out, name))
+        resumed_dir = os.path.join(out, f"{name}-resumed")
+        _trainer("cyclegan", resumed_dir, pool, steps=steps, batch_size=batch_size).fit(until=1)
+        resumed = _trainer("cyclegan", resumed_dir, pool, steps=steps, batch_size=batch_size)
+        assert resumed.step == 1, resumed.step
+        resumed.fit()
+        _save_rank_state(resumed, resumed_dir)
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 

@@ -1,11 +1,12 @@
 """Multi-process data parallel training under torchrun (2 CPU processes over gloo).
 
 What resume under DDP guarantees: a resumed run restores the weights, buffers, optimizer state
-and step from rank 0's checkpoint on every rank, and the data order is a function of the step.
-The random stream of each rank restarts from (train.seed, rank, step), as it does at the start
-of every distributed run, so a resumed run equals an uninterrupted one bit for bit when the
-method draws no random numbers while training (tested with CycleGAN, image pool off); one that
-does (dropout, image pools) resumes from the same state with another, reproducible stream.
+and step from the checkpoint on every rank, the data order is a function of the step, and each
+rank gets its own random state and image pools back (rank 0 gathers them into the checkpoint).
+A run resumed by as many processes therefore ends bit for bit where an uninterrupted one ends,
+image pools and dropout included (tested with CycleGAN with and without its image pool); one
+resumed by a different number of processes starts each rank's stream afresh from (seed, rank,
+step).
 """
 
 from __future__ import annotations
@@ -83,7 +84,13 @@ def rank_states(tmp_path_factory):
     launch(str(out), "2", "3", "states")
     states = {
         run: [load_file(out / run / f"rank{r}.safetensors") for r in (0, 1)]
-        for run in ("cyclegan", "unit", "cyclegan-resumed")
+        for run in (
+            "cyclegan",
+            "unit",
+            "cyclegan-resumed",
+            "cyclegan-pool",
+            "cyclegan-pool-resumed",
+        )
     }
     states["averaged"] = [load_file(out / f"averaged-rank{r}.safetensors") for r in (0, 1)]
     return states
@@ -104,16 +111,19 @@ def test_both_ranks_hold_identical_states_after_three_steps(rank_states, run):
     assert rank0.keys() == rank1.keys() and any(k.startswith("opt/") for k in rank0)
     if run == "unit":
         assert any(k.endswith("running_mean") for k in rank0)
-    differing = [k for k in rank0 if not torch.equal(rank0[k], rank1[k])]
+    # each rank's random stream and image pools are its own; everything trained is shared
+    shared = [k for k in rank0 if not k.startswith(("rng/", "extra/"))]
+    differing = [k for k in shared if not torch.equal(rank0[k], rank1[k])]
     assert not differing, differing
 
 
-def test_a_resumed_two_process_run_equals_the_uninterrupted_one(rank_states):
-    """CycleGAN without an image pool draws no random numbers: stopped at step 1 and resumed by
-    a new Trainer from its checkpoint, each rank ends where the uninterrupted run's rank ends."""
-    for straight, resumed in zip(
-        rank_states["cyclegan"], rank_states["cyclegan-resumed"], strict=True
-    ):
+@pytest.mark.parametrize("run", ["cyclegan", "cyclegan-pool"])
+def test_a_resumed_two_process_run_equals_the_uninterrupted_one(rank_states, run):
+    """Stopped at step 1 and resumed by a new Trainer from its checkpoint, each rank ends where
+    the uninterrupted run's rank ends: weights, optimizer moments, image pools and random
+    stream. With image pools each rank draws its own random numbers, so this needs every
+    rank's random state and pools in the checkpoint (training/rank_state.py)."""
+    for straight, resumed in zip(rank_states[run], rank_states[f"{run}-resumed"], strict=True):
         assert straight.keys() == resumed.keys()
         differing = [k for k in straight if not torch.equal(straight[k], resumed[k])]
         assert not differing, differing

@@ -12,10 +12,10 @@ from PIL import Image
 
 from transynth.recompose import SceneGraph, discover_objects, match_graphs, recompose
 from transynth.recompose.cli import add_parser, figure_path, run
+from transynth.recompose.fill import diffusion_fill
 from transynth.recompose.graph import affinity_matrix
 from transynth.recompose.graphcut import grid_min_cut
 from transynth.recompose.matching import greedy_discretise, ipfp, spectral_matching
-from transynth.recompose.render import pull_push_fill
 from transynth.recompose.score import layout_distance, rule_of_thirds
 
 # ---------------------------------------------------------------- graph matching
@@ -129,12 +129,12 @@ def test_grid_min_cut_smooths_a_noisy_square():
     assert not grid_min_cut(cost_fg, cost_bg, *weights, fixed_bg=fixed)[:, :5].any()
 
 
-def test_pull_push_fill_is_smooth_and_keeps_known_pixels():
+def test_diffusion_fill_is_smooth_and_keeps_known_pixels():
     yy, xx = np.mgrid[0:50, 0:60] / 60.0
     image = np.stack([xx, yy, 0.5 + 0 * xx], -1)
     hole = np.zeros((50, 60), bool)
     hole[15:35, 20:45] = True
-    filled = pull_push_fill(np.where(hole[..., None], 0.0, image), hole)
+    filled = diffusion_fill(np.where(hole[..., None], 0.0, image), hole)
     assert np.array_equal(filled[~hole], image[~hole])
     assert np.abs(filled[hole] - image[hole]).max() < 0.06  # a linear ramp is harmonic
 
@@ -211,7 +211,7 @@ def test_recomposition_moves_synthetic_objects_to_the_reference_positions():
 def _photo_cached(name, side):
     import skimage.data
 
-    from transynth.recompose.api import downscale, to_float_rgb
+    from transynth.recompose.images import downscale, to_float_rgb
 
     if name in ("china", "flower"):
         from sklearn.datasets import load_sample_images

@@ -315,6 +315,7 @@ def test_periodic_evaluation_keeps_the_best_weights_and_leaves_training_unchange
         eval_every=2,
         evaluate=True,
         best_metric="AtoB/translation_accuracy",
+        allow_test_selection=True,  # a test-label metric (tests/test_selection.py)
     )
     replace_evaluation(fake_evaluate, monkeypatch)
     evaluated.fit()

@@ -30,6 +30,17 @@ class Capabilities:
         return (self.data_kind,) if isinstance(self.data_kind, str) else tuple(self.data_kind)
 
 
+#: Pix2pix: paired training data, one direction, two domains.
+PAIRED_ONE_WAY = Capabilities(
+    translates=True,
+    paired=True,
+    multi_domain=False,
+    bidirectional=False,
+    joint_representation=False,
+    disentangles=False,
+    data_kind="paired",
+)
+
 #: CycleGAN, DualGAN, DiscoGAN: unpaired, two domains, both directions, no joint representation.
 UNPAIRED_BIDIRECTIONAL = Capabilities(
     translates=True,

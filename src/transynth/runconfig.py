@@ -76,6 +76,9 @@ class TrainConfig:
     restart_steps: int = 0
     restart_metric: str = ""
     restart_mode: str = "max"  # max | min
+    # Opt-in: let best_metric / restart_metric be a metric computed with held-out (test or
+    # target) labels, which is refused otherwise (the rule: transynth.eval.selection).
+    allow_test_selection: bool = False
 
     def __post_init__(self) -> None:
         check(self.steps >= 1, "train.steps", self.steps, "an integer >= 1")

@@ -45,7 +45,9 @@ DOMAINS: dict[str, DomainSpec] = {
         uci_digits.VERSION,
         1,
         28,
-        "UCI handwritten digits (scikit-learn, 1,797 8x8) upsampled to 28x28 gray, 80/20 split",
+        "UCI handwritten digits (scikit-learn, 1,797 8x8) upsampled to 28x28 gray, 80/20 "
+        "random split; all from the 13 writers of UCI optdigits' test portion, so train and "
+        "test share writers",
         uci_digits.build,
     ),
     "printed-digits": DomainSpec(

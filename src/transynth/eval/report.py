@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from transynth.eval.selection import selection_note
 from transynth.eval.uncertainty import accuracy_interval
 from transynth.fileio import atomic_write_text
 from transynth.runfolder import RunFolder
@@ -212,6 +213,11 @@ def write_report(run_dir: pathlib.Path | str) -> pathlib.Path:
         f"<h1>{esc(title)}</h1>",
         f'<p class="meta">Run directory: <code>{esc(str(run_dir.resolve()))}</code></p>',
     ]
+
+    train = config.get("train") if isinstance(config, dict) else None
+    note = selection_note(train) if isinstance(train, dict) else None
+    if note is not None:
+        parts.append(f'<p class="warning"><strong>{esc(note)}</strong></p>')
 
     metrics = _read_metrics(run_dir)
     if metrics is not None:

@@ -40,7 +40,8 @@ Defaults from the paper's digit setting and its reference code (ycliu93/CDRD): z
 Adam lr 8e-5 betas (0.5, 0.999), batch 32, lambda = 1; the reference code halves the real/fake and
 classification terms of each domain ((real + fake) / 2), kept here.
 
-Presets: ``paper`` is the reference scale (28 px, ngf 128, lr 8e-5, 100k steps). ``cpu`` keeps the
+Presets: ``paper`` is the reference scale (28 px, the reference's G layout, ngf 128, lr 8e-5,
+100k steps). ``cpu`` keeps the
 architecture at 32 px with ngf 32 and raises lr to 5e-4 for its 800 steps (the reference trains for
 about 600k iterations; at 8e-5 the attribute does not control generation within 800 steps).
 
@@ -53,12 +54,22 @@ E-CDRD adds its translation metrics.
 
 Deliberate departures:
 - Batch norm in G (``g_norm``; the reference code has none): CoGAN's digit G, which CDRD builds
-  on, uses it, and it trains faster at the small CPU budget. G widths scale with ``ngf`` (the
-  reference's 1024-512-256-128 is ``ngf`` = 128 at 28 px; the paper preset uses that).
+  on, uses it, and it trains faster at the small CPU budget.
+- G's layout (``g_layout``). ``reference`` (the paper preset, 28 px only) is the reference
+  code's G: the code [z, l] as a 1x1 map, four shared up-convolutions 1 -> 2 -> 5 -> 12 -> 25
+  of widths 8/4/2/1 x ``ngf`` (1024-512-256-128 at ``ngf`` 128; kernels 2, 3, 3, 3, stride 2)
+  and a private 4x4 stride-1 up-convolution to 28 px with tanh: 6.65 M shared parameters at
+  z_dim 100 with 10 classes, as the reference. ``dcgan`` (the default, and the CPU preset at
+  32 px) projects [z, l] with a fully connected layer to a 4x4 (7x7 at 28 px) map of
+  2^(n-1) x ``ngf`` channels and doubles it n times with 4x4 up-convolutions: 32 px gives
+  FC -> 4x4x128 -> 8x8x64 -> 16x16x32 -> 32 at ``ngf`` 32, and at 28 px with ``ngf`` 128 only
+  FC -> 7x7x256 -> 14x14x128 -> 28 (1.9 M parameters), which is why the paper preset uses
+  ``reference``; any size of the form s x 2^k works with ``dcgan``. Counts:
+  ``python benchmarks/cdrd_generator_size.py``.
 - LeakyReLU after D's second conv and its FC layer (the reference leaves both linear; two stacked
   linear layers add nothing); optional dropout before the heads (``dropout``, default 0).
-- The image size is a config value (32 px by default, 28 in the reference); G starts from a
-  projected 4x4 (or 7x7 at 28 px) map and doubles its size per layer.
+- The image size is a config value (32 px by default, 28 in the reference); with ``g_layout``
+  ``dcgan`` G starts from a projected 4x4 (or 7x7 at 28 px) map and doubles its size per layer.
 - ``tied_init`` (off by default): the target-specific layers G_T, D_T (and E-CDRD's E_T) start as
   copies of the source ones (``nn.init.copy_init``; across 1 <-> 3 channels a gray image repeated
   over RGB gets the same response), so that at step 0 (z, l) renders one image in both domains
@@ -101,6 +112,7 @@ from transynth.nn.cdrd_nets import (
     SourceOnlyClassifier,
     generator_layers,
     lenet_layers,
+    reference_generator_layers,
 )
 from transynth.nn.init import INITS, copy_init
 from transynth.runconfig import check
@@ -117,6 +129,8 @@ CDRD_CAPABILITIES = replace(
 )
 
 G_NORMS = ("batch", "none")
+#: G's layer layouts by ``model.g_layout`` (see the module docstring).
+G_LAYOUTS = {"dcgan": generator_layers, "reference": reference_generator_layers}
 
 
 @dataclass(frozen=True)
@@ -125,6 +139,7 @@ class CDRDConfig:
     ngf: int = 128  # channels of the last shared G layer; doubled per layer towards the input
     g_norm: str = "batch"
     g_private_layers: int = 1  # domain-specific G layers at the output (reference: 1)
+    g_layout: str = "dcgan"  # dcgan (projection, then 2x up-convs) | reference (28 px only)
     # LeNet-like D convs (three ints, not a tuple: a tuple would not survive the JSON round trip
     # that resuming compares)
     d_conv1: int = 20
@@ -149,6 +164,7 @@ class CDRDConfig:
         check(self.z_dim >= 1, "model.z_dim", self.z_dim, "an integer >= 1")
         check(self.ngf >= 1, "model.ngf", self.ngf, "an integer >= 1")
         check(self.g_norm in G_NORMS, "model.g_norm", self.g_norm, " | ".join(G_NORMS))
+        check(self.g_layout in G_LAYOUTS, "model.g_layout", self.g_layout, " | ".join(G_LAYOUTS))
         check(self.g_private_layers >= 1, "model.g_private_layers", self.g_private_layers, ">= 1")
         widths = (self.d_conv1, self.d_conv2, self.d_conv3)
         check(min(widths) >= 1, "model.d_conv1/2/3", widths, "positive channel counts")
@@ -201,7 +217,8 @@ class CDRD(CDRDInference, Method):
         norm = c.g_norm == "batch"
 
         def g_layers(channels: int) -> list[nn.Module]:
-            return generator_layers(c.z_dim + k, channels, image_size, c.ngf, norm)
+            build = G_LAYOUTS[c.g_layout]
+            return build(c.z_dim + k, channels, image_size, c.ngf, norm)
 
         def d_layers(channels: int) -> list[nn.Module]:
             return lenet_layers(

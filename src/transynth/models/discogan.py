@@ -45,6 +45,13 @@ mathematically the reference's sigmoid + BCE); ``dropout`` (default 0, absent in
 add dropout after the inner decoder layers. Domains may differ in channel count (each network is
 built for its domains' channels).
 
+Evaluation mode of batch norm: the reference code never calls ``eval()``; it translates its
+whole test set as one batch in training mode, i.e. with that batch's statistics. Here
+translation uses batch norm's running averages (torch's eval mode), so that an image translates
+the same alone or in any batch, and every figure in docs/BENCHMARKS.md is measured that way;
+``eval_batch_stats: true`` translates with the statistics of the batch at hand instead (running
+averages untouched; ``benchmarks/batch_stats_eval.py`` compares both on a run).
+
 Option outside the paper: ``warp: affine`` puts a learned per-image affine re-framing (a spatial
 transformer, `transynth.nn.warp`) in front of each generator; the objective is unchanged. Off by
 default and in every preset.
@@ -63,6 +70,7 @@ from transynth.losses import discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator
 from transynth.models.registration import register_model
 from transynth.nn import init_weights
+from transynth.nn.batch_stats import batch_statistics
 from transynth.nn.init import INITS
 from transynth.nn.warp import WarpOptions
 from transynth.runconfig import check
@@ -191,6 +199,8 @@ class DiscoGANConfig(WarpOptions):
     weight_decay: float = 1e-5
     init: str = "pytorch"  # pytorch = the framework's default init (the reference code)
     init_gain: float = 0.02
+    # translate with batch-norm statistics of the batch at hand, as the reference code (docstring)
+    eval_batch_stats: bool = False
 
     def __post_init__(self) -> None:
         self.check_warp(check)
@@ -326,3 +336,9 @@ class DiscoGAN(TwoWayTranslator, Method):
         }
 
     # ---- inference -------------------------------------------------------------------------
+    def translate_tensor(self, x: torch.Tensor, direction: str, **condition) -> torch.Tensor:
+        """G_AB(x) or G_BA(x); with ``eval_batch_stats`` the generators' batch norm uses the
+        statistics of `x` itself (as the reference code translates), not its running averages."""
+        nets = (self.G_AB, self.G_BA)
+        with batch_statistics(*nets, enabled=self.config.eval_batch_stats):
+            return super().translate_tensor(x, direction, **condition)

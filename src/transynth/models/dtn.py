@@ -38,6 +38,9 @@ Deliberate departures:
 - ``f_augment`` (off by default; the paper does not augment): f pre-trains on randomly warped
   source images, half of them gray, which lifts a printed-digit f from 70% to 78% on MNIST test
   digits (1,000 steps, measured outside the run); see docs/BENCHMARKS.md for its effect on G.
+  That figure reads TARGET test labels, and the CPU preset's departures (``f_augment``, 2,000
+  f steps, batch 64, ``train.ema``) were chosen by held-out test accuracy: docs/BENCHMARKS.md,
+  "Fidelity points (issue 28)", says which and what a label-free choice would use.
 - ``f_augment_strokes`` (off by default): f also pre-trains on elastically warped source digits
   with stroke widths varied (dilated, eroded), the variation between handwritten digits that
   rendered fonts lack. Together with ``f_augment`` it lifts f from 77% to 83% on MNIST training

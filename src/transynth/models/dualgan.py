@@ -35,8 +35,29 @@ Defaults and where they come from:
     ``optimizer``, ``lr`` and ``d_norm`` default to "auto"/None, meaning the value above for
     the chosen ``gan_mode``; ``resolved()`` returns them.
 
+The later official code (duxingren14/DualGAN, ``model.py``/``ops.py``/``main.py``, the version
+whose README trains with ``--lambda_A 20.0 --lambda_B 20.0``), opt-in, all five keys together:
+``--model.gan_mode=vanilla --model.n_critic=1 --model.g_updates=2 --model.lambda_rec=20
+--model.norm=instance --model.d_norm=instance``. Against the defaults it changes exactly:
+    gan_mode "vanilla"  the critic becomes a discriminator with sigmoid cross-entropy (real 1,
+                        generated 0) and the generator loss the non-saturating cross-entropy;
+                        no weight clipping (that code defines a clipping helper but never calls
+                        it and never sets its bound)
+    n_critic 1, g_updates 2   one discriminator update, then two generator updates on the same
+                        batch (its ``run_optim``); phases ``("d", "g", "g")``
+    lambda_rec 20       its ``lambda_A`` = ``lambda_B`` default
+    norm / d_norm "instance"  its ``batch_norm`` op takes the moments of each image over height
+                        and width only (``tf.nn.moments(x, axes=[1, 2])``) and keeps no running
+                        averages: instance norm, in G and D alike, the same at training and at
+                        test time (it also learns a scale and shift, which ``norm: instance``
+                        here does not: ``transynth.nn.norm`` builds it without affine)
+    unchanged           RMSProp lr 5e-5 (its ``--lr``; "auto" resolves to it for vanilla too),
+                        U-Net G and PatchGAN D, L1 reconstruction, constant lr at paper scale.
+    Not reproduced: its 5x5 kernels (here 4x4, as the pix2pix networks) and RMSProp decay 0.9.
+
 How n_critic maps onto the step protocol: one training step is one batch, and its phases are
-``("d",) * n_critic + ("g",)``: n_critic critic updates, then one generator update, the critic
+``("d",) * n_critic + ("g",) * g_updates``: n_critic critic updates, then g_updates (default 1)
+generator updates, the critic
 first as in Algorithm 1. The critic updates of a step all see the same batch and the same
 generated images (produced once, without gradient, at the step's first critic phase, since the
 generators do not change between them); in Algorithm 1 every critic iteration draws a fresh
@@ -52,6 +73,15 @@ Deliberate departures: torch's RMSprop smooths squared gradients with alpha 0.99
 TensorFlow code uses decay 0.9 (``OptimizerSpec`` has no alpha setting). Outputs use tanh in
 [-1, 1] and domains may differ in channel count (gray MNIST <-> RGB MNIST-M): each generator and
 critic is built for its own domains' channels.
+
+Evaluation mode of batch norm: the TensorFlow codes run the same graph at training and test
+time; in the later code verified above its "batch norm" is per-image (instance) normalisation, so
+a test image is normalised by its own statistics. Here translation uses batch norm's running
+averages (torch's eval mode), so that an image translates the same alone or in any batch, and
+every figure in docs/BENCHMARKS.md is measured that way; ``eval_batch_stats: true`` translates
+with the statistics of the batch at hand instead (running averages untouched;
+``benchmarks/batch_stats_eval.py`` compares both on a run). With ``norm: instance`` the two are
+the same.
 
 Option outside the paper: ``joint_batch`` (off: the 2017 code scores real and generated images
 in two critic calls, each with its own batch-norm statistics) scores them as one batch in both
@@ -76,12 +106,13 @@ from transynth.losses import discriminator_loss, generator_loss, gradient_penalt
 from transynth.models.base import Method, OptimizerSpec, TwoWayTranslator, judge_real_and_fake
 from transynth.models.registration import register_model
 from transynth.nn import PatchDiscriminator, UnetGenerator, init_weights
+from transynth.nn.batch_stats import batch_statistics
 from transynth.nn.init import INITS
 from transynth.nn.norm import NORMS
 from transynth.nn.warp import WarpOptions
 from transynth.runconfig import check
 
-DUALGAN_MODES = ("wgan", "wgan-gp")
+DUALGAN_MODES = ("wgan", "wgan-gp", "vanilla")
 OPTIMIZERS = ("auto", "rmsprop", "adam")
 
 
@@ -94,10 +125,11 @@ class DualGANConfig(WarpOptions):
     norm: str = "batch"  # generators
     d_norm: str = "auto"  # critics; auto: batch for wgan, instance for wgan-gp
     dropout: float = 0.5
-    gan_mode: str = "wgan"  # wgan (weight clipping) | wgan-gp (gradient penalty)
+    gan_mode: str = "wgan"  # wgan (weight clipping) | wgan-gp (gradient penalty) | vanilla
     clip: float = 0.01  # critic weights clipped to [-clip, clip] (wgan)
     lambda_gp: float = 10.0  # gradient penalty weight (wgan-gp)
-    n_critic: int = 3  # critic updates per generator update
+    n_critic: int = 3  # critic updates per step
+    g_updates: int = 1  # generator updates per step, after the critic's (2 in the later code)
     lambda_rec: float = 200.0  # L1 reconstruction weight (lambda_U = lambda_V)
     optimizer: str = "auto"  # auto: rmsprop for wgan, adam for wgan-gp
     lr: float | None = None  # None: 5e-5 (rmsprop) or 1e-4 (adam)
@@ -106,6 +138,8 @@ class DualGANConfig(WarpOptions):
     init: str = "normal"
     init_gain: float = 0.02
     joint_batch: bool = False  # each critic scores [real, generated] as ONE batch (see docstring)
+    # translate with batch-norm statistics of the batch at hand, as the reference code (docstring)
+    eval_batch_stats: bool = False
 
     def __post_init__(self) -> None:
         self.check_warp(check)
@@ -132,6 +166,7 @@ class DualGANConfig(WarpOptions):
             self.ngf >= 1 and self.ndf >= 1, "model.ngf/ndf", (self.ngf, self.ndf), "integers >= 1"
         )
         check(self.n_critic >= 1, "model.n_critic", self.n_critic, "an integer >= 1")
+        check(self.g_updates >= 1, "model.g_updates", self.g_updates, "an integer >= 1")
         check(self.clip > 0, "model.clip", self.clip, "a positive bound")
         check(
             self.lambda_rec >= 0 and self.lambda_gp >= 0,
@@ -151,10 +186,12 @@ class DualGANConfig(WarpOptions):
 
     def resolved(self) -> tuple[str, float, str]:
         """(optimizer, lr, critic norm) with the "auto" values filled in for `gan_mode`."""
-        clip = self.gan_mode == "wgan"
-        optimizer = self.optimizer if self.optimizer != "auto" else ("rmsprop" if clip else "adam")
+        penalty = self.gan_mode == "wgan-gp"
+        optimizer = (
+            self.optimizer if self.optimizer != "auto" else ("adam" if penalty else "rmsprop")
+        )
         lr = self.lr if self.lr is not None else (5e-5 if optimizer == "rmsprop" else 1e-4)
-        d_norm = self.d_norm if self.d_norm != "auto" else ("batch" if clip else "instance")
+        d_norm = self.d_norm if self.d_norm != "auto" else ("instance" if penalty else "batch")
         return optimizer, lr, d_norm
 
 
@@ -186,6 +223,12 @@ class DualGAN(TwoWayTranslator, Method):
         # Generated images shared by the critic phases of one step: (key, fake_A, fake_B).
         self._fakes: tuple[tuple[int, int, int], torch.Tensor, torch.Tensor] | None = None
 
+    @property
+    def adversarial(self) -> str:
+        """The loss of `transynth.losses` the critics and generators use: the Wasserstein
+        critic (Eq. 1; both WGAN modes) or the vanilla GAN's non-saturating cross-entropy."""
+        return "vanilla" if self.config.gan_mode == "vanilla" else "wgan"
+
     # ---- protocol --------------------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimizerSpec]:
         c = self.config
@@ -197,7 +240,7 @@ class DualGAN(TwoWayTranslator, Method):
         }
 
     def phases(self, step: int) -> tuple[str, ...]:
-        return ("d",) * self.config.n_critic + ("g",)
+        return ("d",) * self.config.n_critic + ("g",) * self.config.g_updates
 
     def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if phase == "g":
@@ -229,8 +272,8 @@ class DualGAN(TwoWayTranslator, Method):
         rec_a = self.G_BA(fake_b)  # G_B(G_A(u))
         rec_b = self.G_AB(fake_a)  # G_A(G_B(v))
         return {
-            "gan_AB": generator_loss("wgan", self._score_fake(self.D_B, real_b, fake_b)),
-            "gan_BA": generator_loss("wgan", self._score_fake(self.D_A, real_a, fake_a)),
+            "gan_AB": generator_loss(self.adversarial, self._score_fake(self.D_B, real_b, fake_b)),
+            "gan_BA": generator_loss(self.adversarial, self._score_fake(self.D_A, real_a, fake_a)),
             "recon_A": c.lambda_rec * F.l1_loss(rec_a.float(), real_a.float()),
             "recon_B": c.lambda_rec * F.l1_loss(rec_b.float(), real_b.float()),
         }
@@ -263,12 +306,12 @@ class DualGAN(TwoWayTranslator, Method):
         real_a, real_b = batch["A"], batch["B"]
         fake_a, fake_b = self._generated(batch)
         real_a_loss, fake_a_loss = discriminator_loss(
-            "wgan", *self._score(self.D_A, real_a, fake_a)
+            self.adversarial, *self._score(self.D_A, real_a, fake_a)
         )
         real_b_loss, fake_b_loss = discriminator_loss(
-            "wgan", *self._score(self.D_B, real_b, fake_b)
+            self.adversarial, *self._score(self.D_B, real_b, fake_b)
         )
-        losses = {  # D(G(u)) - D(v) per critic (Eq. 1)
+        losses = {  # D(G(u)) - D(v) per critic (Eq. 1), or the vanilla GAN's cross-entropy
             "real_A": real_a_loss,
             "fake_A": fake_a_loss,
             "real_B": real_b_loss,
@@ -280,3 +323,9 @@ class DualGAN(TwoWayTranslator, Method):
         return losses
 
     # ---- inference -------------------------------------------------------------------------
+    def translate_tensor(self, x: torch.Tensor, direction: str, **condition) -> torch.Tensor:
+        """G_AB(x) or G_BA(x); with ``eval_batch_stats`` the generators' batch norm uses the
+        statistics of `x` itself (as the reference code translates), not its running averages."""
+        nets = (self.G_AB, self.G_BA)
+        with batch_statistics(*nets, enabled=self.config.eval_batch_stats):
+            return super().translate_tensor(x, direction, **condition)

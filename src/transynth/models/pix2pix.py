@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import PAIRED_ONE_WAY
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
 from transynth.models.base import Method, OptimizerSpec, columns_grid
 from transynth.models.registration import register_model
@@ -74,15 +74,7 @@ class Pix2PixConfig:
 @register_model("pix2pix")
 class Pix2Pix(Method):
     Config = Pix2PixConfig
-    capabilities = Capabilities(
-        translates=True,
-        paired=True,
-        multi_domain=False,
-        bidirectional=False,
-        joint_representation=False,
-        disentangles=False,
-        data_kind="paired",
-    )
+    capabilities = PAIRED_ONE_WAY
     default_task = "edges2mnist"
     network_names = ("G", "D")
     monitored_losses = ("g/l1",)

@@ -60,6 +60,42 @@ def generator_layers(
     return layers
 
 
+class _AsMap(nn.Module):
+    """[z, l] (N, D) -> a (N, D, 1, 1) map, as the reference code reshapes its input."""
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return v.view(v.shape[0], -1, 1, 1)
+
+
+#: The reference code's 28 px generator (ycliu93/CDRD ``models/nets.py``): (kernel, stride,
+#: output padding, width as a multiple of ngf) of its up-convolutions 1 -> 2 -> 5 -> 12 -> 25,
+#: then a 4x4 stride-1 up-convolution to 28 with tanh.
+REFERENCE_UPCONVS = ((2, 2, 0, 8), (3, 2, 0, 4), (3, 2, 1, 2), (3, 2, 0, 1))
+
+
+def reference_generator_layers(
+    in_dim: int, out_channels: int, image_size: int, ngf: int, norm: bool
+) -> list[nn.Module]:
+    """The reference code's G layers at 28 px: four 2x up-convolutions from the 1x1 code
+    (widths 8, 4, 2, 1 x ngf: 1024-512-256-128 at ngf 128), LeakyReLU 0.2 (batch norm first when
+    `norm`; the reference has none), then a 4x4 stride-1 up-convolution and tanh."""
+    if image_size != 28:
+        raise ValueError(
+            f"model.g_layout=reference builds the reference code's 28 px generator, not "
+            f"{image_size} px; set data.image_size=28 or model.g_layout=dcgan"
+        )
+    layers: list[nn.Module] = []
+    cin = in_dim
+    for i, (k, stride, out_pad, mult) in enumerate(REFERENCE_UPCONVS):
+        cout = mult * ngf
+        conv = nn.ConvTranspose2d(cin, cout, k, stride, 0, out_pad, bias=not norm)
+        block = [conv, nn.BatchNorm2d(cout) if norm else nn.Identity(), nn.LeakyReLU(0.2)]
+        layers.append(nn.Sequential(_AsMap(), *block) if i == 0 else nn.Sequential(*block))
+        cin = cout
+    layers.append(nn.Sequential(nn.ConvTranspose2d(cin, out_channels, 4, 1), nn.Tanh()))
+    return layers
+
+
 def lenet_layers(
     in_channels: int, image_size: int, widths: Sequence[int], emb_dim: int, dropout: float
 ) -> list[nn.Module]:

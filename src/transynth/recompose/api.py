@@ -23,19 +23,16 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image
-from skimage.transform import resize
 
 from .graph import SceneGraph
+from .images import ImageLike, downscale, to_float_rgb, upsample_mask
 from .matching import Matching, match_graphs
 from .objects import Discovery, SceneObject, discover_objects
-from .render import Placement, place_objects, render
+from .render import FILLS, Placement, place_objects, render
 from .score import gain, layout_distance, rule_of_thirds
-
-ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray]  # noqa: UP007
 
 #: Below this displacement (normalised) and relative scale change nothing is re-rendered.
 MOVE_TOLERANCE = 0.01
@@ -85,65 +82,6 @@ class RecomposeResult:
         return draw_figure(self, path, dpi=dpi)
 
 
-def to_float_rgb(image: ImageLike, name: str = "image") -> tuple[np.ndarray, bool]:
-    """(H, W, 3) float array in [0, 1] and whether the image is grayscale.
-
-    Accepts a path, a PIL image or an array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), of
-    integers in 0..255 (0..65535 for 16-bit), floats in [0, 1] or booleans.
-    """
-    if isinstance(image, (str, os.PathLike)):
-        from transynth.data.imageio import load_image
-
-        path = Path(image)
-        if not path.is_file():
-            raise FileNotFoundError(f"{name} file {os.fspath(path)} does not exist")
-        image = load_image(path, "RGB")
-    if isinstance(image, Image.Image):
-        from transynth.data.imageio import convert_image
-
-        image = np.asarray(convert_image(image, "RGB"))
-    a = np.asarray(image)
-    if a.ndim == 3 and a.shape[2] in (1, 3, 4):
-        a = a[..., :3] if a.shape[2] != 1 else a[..., 0]
-    if a.ndim not in (2, 3) or a.size == 0 or (a.ndim == 3 and a.shape[2] != 3):
-        raise ValueError(
-            f"{name} must be an (H, W) or (H, W, 1|3|4) image, got an array of shape {a.shape}"
-        )
-    if a.dtype == bool:
-        a = a.astype(np.float64)
-    elif np.issubdtype(a.dtype, np.integer):
-        a = a.astype(np.float64) / (65535.0 if a.max(initial=0) > 255 else 255.0)
-    elif np.issubdtype(a.dtype, np.floating):
-        a = a.astype(np.float64)
-        if not np.isfinite(a).all():
-            raise ValueError(f"{name} holds NaN or infinite values")
-        if a.max(initial=0) > 1.0 + 1e-6:
-            a = a / 255.0
-    else:
-        raise ValueError(f"{name} has unsupported dtype {a.dtype}")
-    a = np.clip(a, 0.0, 1.0)
-    if a.ndim == 2:
-        return np.repeat(a[..., None], 3, axis=2), True
-    gray = bool(np.allclose(a[..., 0], a[..., 1]) and np.allclose(a[..., 1], a[..., 2]))
-    return a, gray
-
-
-def downscale(image: np.ndarray, max_side: int) -> np.ndarray:
-    """`image` with its longest side at most `max_side` (anti-aliased)."""
-    h, w = image.shape[:2]
-    f = max_side / max(h, w)
-    if f >= 1:
-        return image
-    size = (max(int(round(h * f)), 1), max(int(round(w * f)), 1))
-    return resize(image, size + image.shape[2:], order=1, anti_aliasing=True)
-
-
-def _upsample_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    if mask.shape == shape:
-        return mask.copy()
-    return resize(mask.astype(np.float64), shape, order=1) >= 0.5
-
-
 def _layout(objects: list[SceneObject]) -> tuple[list, list, list]:
     return (
         [o.centroid for o in objects],
@@ -168,15 +106,19 @@ def recompose(
     method: str = "ipfp",
     max_scale: float = 2.0,
     feather: float = 1.5,
+    fill: str = "patch",
 ) -> RecomposeResult:
     """Re-arrange `input_image` so its salient objects sit where `reference_image`'s do.
 
     Images are paths, PIL images or arrays. Objects are found at a longest side of `max_side`
     pixels; the result has the input's size, its longest side capped at `output_max_side`.
-    `method` is "ipfp" (spectral initialisation, then IPFP) or "spectral".
+    `method` is "ipfp" (spectral initialisation, then IPFP) or "spectral"; `fill` is "patch"
+    (exemplar completion) or "diffusion" (smooth) for the region a moved object leaves.
     """
     if max_side < 16 or output_max_side < 16:
         raise ValueError("max_side and output_max_side must be at least 16 pixels")
+    if fill not in FILLS:
+        raise ValueError(f"unknown fill {fill!r}; choose from {', '.join(FILLS)}")
     if max_objects < 1:
         raise ValueError(f"max_objects must be at least 1, got {max_objects}")
     start = time.perf_counter()
@@ -196,7 +138,7 @@ def recompose(
         SceneGraph.from_objects(d_in.objects), SceneGraph.from_objects(d_ref.objects), method
     )
     shape = out.shape[:2]
-    in_masks = [_upsample_mask(o.mask, shape) for o in d_in.objects]
+    in_masks = [upsample_mask(o.mask, shape) for o in d_in.objects]
     scores = _scores(d_in, d_ref, matching, [], [])
 
     def finish(image: np.ndarray, placements: list, result_masks: list) -> RecomposeResult:
@@ -235,7 +177,7 @@ def recompose(
     ):
         notes.append("the input's layout already matches the reference: input unchanged")
         return finish(out, [], [])
-    image, result_masks = render(out, in_masks, placements, feather=feather)
+    image, result_masks = render(out, in_masks, placements, feather=feather, fill=fill)
     scores = _scores(d_in, d_ref, matching, placements, result_masks)
     for p in placements:
         if (

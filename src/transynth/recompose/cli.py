@@ -30,6 +30,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--method", default="ipfp", choices=("ipfp", "spectral"), help="graph matching method"
     )
+    p.add_argument(
+        "--fill",
+        default="patch",
+        choices=("patch", "diffusion"),
+        help="how the region a moved object leaves is filled (exemplar patches or smooth)",
+    )
     p.add_argument("--objects", type=int, default=4, help="at most this many objects per photo")
     p.add_argument(
         "--max-side", type=int, default=256, help="longest side for object discovery (pixels)"
@@ -50,7 +56,9 @@ def figure_path(out: str | Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     """Run ``transynth recompose``; 0 on success, 2 with a message naming the problem."""
     out = Path(args.out)
-    if out.suffix.lower() not in {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}:
+    from transynth.data.imageio import IMAGE_EXTENSIONS
+
+    if out.suffix.lower() not in IMAGE_EXTENSIONS:
         print(
             f"transynth: error: --out {out} needs an image extension (.png, .jpg, ...)",
             file=sys.stderr,
@@ -63,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             args.input,
             args.reference,
             method=args.method,
+            fill=args.fill,
             max_objects=args.objects,
             max_side=args.max_side,
             output_max_side=args.output_max_side,

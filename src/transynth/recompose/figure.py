@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .api import RecomposeResult
+from .images import downscale
 
 COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45"]
 UNMATCHED = "#bbbbbb"
@@ -30,12 +29,13 @@ def _contour(ax, mask: np.ndarray, colour: str) -> None:
         ax.contour(mask.astype(float), levels=[0.5], colors=[colour], linewidths=1.5)
 
 
-def draw_figure(result: RecomposeResult, path: str | os.PathLike, dpi: int = 80) -> Path:
-    """Write the figure to `path` (PNG) and return the path."""
+def draw_figure(result: Any, path: str | os.PathLike, dpi: int = 80) -> Path:
+    """Write the figure of `result` (a ``RecomposeResult``) to `path` (PNG); return the path.
+
+    Typed loosely on purpose: figure.py sits below api.py and must not import it.
+    """
     from matplotlib.figure import Figure  # no pyplot: no global state, Agg canvas
     from matplotlib.patches import ConnectionPatch
-
-    from .api import downscale
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +96,14 @@ def draw_figure(result: RecomposeResult, path: str | os.PathLike, dpi: int = 80)
         f"input {_fmt(s['thirds_input'])}, reference {_fmt(s['thirds_reference'])}, "
         f"result {_fmt(s['thirds_result'])};  matching: {result.matching.method}"
     )
+    moves = [
+        f"object {p.input_index} -> ref {p.reference_index}: ({p.from_centroid[0]:.2f}, "
+        f"{p.from_centroid[1]:.2f}) to ({p.to_centroid[0]:.2f}, {p.to_centroid[1]:.2f}), "
+        f"x{p.scale:.2f}"
+        for p in result.placements
+    ]
+    if moves:
+        text += "\nmoved: " + "; ".join(moves)
     if result.notes:
         text += "\n" + "; ".join(result.notes)
     fig.suptitle(text, fontsize=8, y=0.04, va="bottom")

@@ -17,6 +17,14 @@
    ``min_area`` of the image dropped, the ``max_objects`` with the largest saliency mass kept.
    Each object has a mask, a normalised centroid, an area fraction, a bounding box, a mean
    colour and its mean saliency.
+4. Further objects by suppression: one GrabCut separates the most salient region from the
+   rest, so a second salient object beside a first one (the helmet beside the astronaut) is
+   labelled background with everything else. So the objects found are fixed to the
+   background, the saliency of what remains is rescaled to [0, 1] and steps 2-3 run again,
+   for up to ``rounds`` rounds, while the remaining saliency peaks at ``NEXT_ROUND_PEAK`` or
+   more of the first round's peak (a weaker peak is background texture, not an object);
+   objects of these later rounds must cover ``NEXT_ROUND_MIN_AREA`` of the image (smaller
+   ones are the fringe of a suppressed object).
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ GMM_COMPONENTS = 5
 GAMMA = 50.0
 SALIENCY_WEIGHT = 1.0
 SURE_BACKGROUND = 0.05
+NEXT_ROUND_PEAK = 0.65
+NEXT_ROUND_MIN_AREA = 0.03
 
 
 @dataclass
@@ -102,9 +112,16 @@ def _fit_gmm(samples: np.ndarray, rng: np.random.Generator) -> GaussianMixture |
 
 
 def grabcut_refine(
-    image: np.ndarray, saliency: np.ndarray, iterations: int = 3, seed: int = 0
+    image: np.ndarray,
+    saliency: np.ndarray,
+    iterations: int = 3,
+    seed: int = 0,
+    fixed_bg: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Saliency-initialised GrabCut of an RGB float image; returns the foreground mask."""
+    """Saliency-initialised GrabCut of an RGB float image; returns the foreground mask.
+
+    `fixed_bg` (H, W bool) marks pixels forced to the background besides the unsalient ones.
+    """
     h, w = saliency.shape
     z = rgb2lab(image).reshape(-1, 3)
     fg = saliency >= max(0.5 * saliency.max(), 1e-6)
@@ -117,7 +134,11 @@ def grabcut_refine(
     w_right, w_down = GAMMA * np.exp(-beta * dr), GAMMA * np.exp(-beta * dd)
     p = np.clip(saliency, 0.02, 0.98).ravel()
     prior_fg, prior_bg = -SALIENCY_WEIGHT * np.log(p), -SALIENCY_WEIGHT * np.log1p(-p)
-    sure_bg = (saliency < SURE_BACKGROUND).ravel()
+    sure_bg = saliency < SURE_BACKGROUND
+    if fixed_bg is not None:
+        sure_bg |= fixed_bg
+        fg &= ~fixed_bg
+    sure_bg = sure_bg.ravel()
     rng = np.random.default_rng(seed)
     for _ in range(iterations):
         flat = fg.ravel()
@@ -179,8 +200,12 @@ def discover_objects(
     max_objects: int = 4,
     min_area: float = 0.01,
     iterations: int = 3,
+    rounds: int = 3,
 ) -> Discovery:
-    """The salient objects of an RGB float image in [0, 1] (see the module docstring)."""
+    """The salient objects of an RGB float image in [0, 1] (see the module docstring).
+
+    `rounds` = 1 keeps only the components of a single GrabCut (no suppression rounds).
+    """
     h, w = image.shape[:2]
     notes: list[str] = []
     if min(h, w) < 16:
@@ -192,8 +217,31 @@ def discover_objects(
         z = np.zeros((h, w))
         return Discovery([], z, z.astype(bool), notes)
     sal, _ = saliency_map(image)
-    fg = grabcut_refine(image, sal, iterations=iterations)
-    objects = objects_from_mask(image, fg, sal, max_objects=max_objects, min_area=min_area)
+    objects: list[SceneObject] = []
+    foreground = np.zeros((h, w), bool)
+    taken = np.zeros((h, w), bool)  # found objects plus a 2-pixel margin
+    peak = float(sal.max())
+    for r in range(max(rounds, 1)):
+        rest = np.where(taken, 0.0, sal)
+        if r > 0 and (rest.max() < NEXT_ROUND_PEAK * peak or len(objects) >= max_objects):
+            break
+        rest = rest / rest.max() if rest.max() > 0 else rest
+        fg = grabcut_refine(image, rest, iterations=iterations, fixed_bg=taken if r else None)
+        fg &= ~taken
+        new = objects_from_mask(
+            image, fg, sal, max_objects=max_objects - len(objects), min_area=min_area
+        )
+        # hole filling may reach into an earlier object; such a component is not a new one
+        new = [o for o in new if (o.mask & taken).sum() < 0.2 * o.mask.sum()]
+        if r > 0:  # small leftovers beside a suppressed object are its fringe, not objects
+            new = [o for o in new if o.area >= max(NEXT_ROUND_MIN_AREA, min_area)]
+        if not new:
+            break
+        for o in new:
+            foreground |= o.mask
+            taken |= ndi.binary_dilation(o.mask, iterations=2)
+        objects += new
+    fg = foreground
     if not objects:
         notes.append("no salient object found")
     elif sum(o.area for o in objects) > 0.8:

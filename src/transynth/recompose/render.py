@@ -11,14 +11,10 @@ the frame (it would leave the image), the placement of least layout distance (se
 instead, so that a move never takes an object further from its reference layout.
 
 * Hole filling: the pixels the moved objects covered (dilated by a few pixels, so no object
-  fringe is left behind) are filled by pull-push interpolation (Gortler et al., "The
-  Lumigraph", SIGGRAPH 1996): known pixels are averaged down a pyramid until the hole is
-  covered, then the coarse values are interpolated back up where pixels are missing; a few
-  Jacobi sweeps of Laplace's equation ``Delta u = 0`` inside the hole (the membrane / harmonic
-  inpainting with the known pixels as Dirichlet boundary) then remove the pyramid's blockiness.
-  Deliberate departure: this is a smooth fill, not exemplar-based texture synthesis
-  (PatchMatch) or content-aware warping as in the papers; it is fast at any size and seamless
-  at the hole's border but blurs large holes in textured backgrounds.
+  fringe is left behind) are filled by ``fill``: "patch" (default), the exemplar completion of
+  :mod:`.patchfill` (PatchMatch nearest neighbours, patch voting, coarse to fine), which
+  continues edges and texture from the rest of the photo; or "diffusion", the smooth
+  pull-push + membrane fill of :mod:`.fill`, fast but smeared on large textured holes.
 * Seams: every object is composited with a feathered alpha, its mask smoothed by a Gaussian of
   ``feather`` pixels (alpha blending across a band of about two sigmas).
 * Objects are pasted largest first, so smaller ones stay visible on top.
@@ -31,6 +27,29 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.transform import resize
+
+from .fill import diffusion_fill
+from .patchfill import patch_fill
+
+FILLS = ("patch", "diffusion")
+#: The exemplar fill runs at this longest side at most (its cost grows with the hole's pixels).
+PATCH_FILL_MAX_SIDE = 320
+
+
+def patch_fill_capped(
+    image: np.ndarray, hole: np.ndarray, max_side: int = PATCH_FILL_MAX_SIDE
+) -> np.ndarray:
+    """:func:`patch_fill` at a longest side of at most `max_side`, upsampled into the hole."""
+    h, w = hole.shape
+    f = max_side / max(h, w)
+    if f >= 1:
+        return patch_fill(image, hole)
+    size = (max(int(round(h * f)), 1), max(int(round(w * f)), 1))
+    small = resize(image, size + image.shape[2:], order=1, anti_aliasing=True)
+    # a small pixel touched by the hole is a hole pixel: no object colour leaks into the fill
+    small_hole = resize(hole.astype(np.float64), size, order=1, anti_aliasing=True) > 1e-3
+    filled = resize(patch_fill(small, small_hole), image.shape, order=1, mode="edge")
+    return np.where(hole[..., None], filled, image)
 
 
 @dataclass
@@ -56,52 +75,6 @@ class Placement:
             "to": [round(float(v), 4) for v in self.to_centroid],
             "wanted": [round(float(v), 4) for v in self.wanted_centroid],
         }
-
-
-def pull_push_fill(image: np.ndarray, hole: np.ndarray, sweeps: int = 60) -> np.ndarray:
-    """`image` (H, W, C) with the `hole` (H, W bool) filled smoothly from its surroundings."""
-    if not hole.any():
-        return image.copy()
-    if hole.all():
-        return np.broadcast_to(image.reshape(-1, image.shape[-1]).mean(0), image.shape).copy()
-    filled = _pull_push(image.astype(np.float64), (~hole).astype(np.float64))
-    # harmonic smoothing (Jacobi sweeps restricted to the hole, known pixels as boundary)
-    out = np.where(hole[..., None], filled, image)
-    kernel = np.array([[0, 0.25, 0], [0.25, 0, 0.25], [0, 0.25, 0]])
-    ys, xs = np.nonzero(hole)
-    y0, y1 = max(ys.min() - 1, 0), min(ys.max() + 2, hole.shape[0])
-    x0, x1 = max(xs.min() - 1, 0), min(xs.max() + 2, hole.shape[1])
-    win, hwin = out[y0:y1, x0:x1], hole[y0:y1, x0:x1]
-    for _ in range(sweeps):
-        avg = np.stack(
-            [ndi.convolve(win[..., c], kernel, mode="nearest") for c in range(win.shape[-1])], -1
-        )
-        win = np.where(hwin[..., None], avg, win)
-    out[y0:y1, x0:x1] = win
-    return out
-
-
-def _pull_push(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    h, w = weight.shape
-    if weight.min() > 0 or min(h, w) <= 2:
-        if weight.sum() == 0:
-            return np.zeros_like(image)
-        mean = (image * weight[..., None]).sum((0, 1)) / weight.sum()
-        return np.where(weight[..., None] > 0, image, mean)
-    # pull: 2x2 weighted averages (pad to even sizes by edge replication)
-    ph, pw = h % 2, w % 2
-    img = np.pad(image * weight[..., None], ((0, ph), (0, pw), (0, 0)), mode="edge")
-    wt = np.pad(weight, ((0, ph), (0, pw)), mode="edge")
-    hh, ww = wt.shape[0] // 2, wt.shape[1] // 2
-    csum = img.reshape(hh, 2, ww, 2, -1).sum((1, 3))
-    cw = wt.reshape(hh, 2, ww, 2).sum((1, 3))
-    coarse = csum / np.maximum(cw, 1e-12)[..., None]
-    coarse = _pull_push(coarse, np.minimum(cw, 1.0))
-    # push: bilinear upsampling, used where the fine level has no data
-    up = resize(coarse, (hh * 2, ww * 2, image.shape[-1]), order=1, mode="edge")[:h, :w]
-    a = np.clip(weight, 0, 1)[..., None]
-    known = np.where(a > 0, image, 0.0)
-    return a * known + (1 - a) * up
 
 
 def place_objects(
@@ -167,11 +140,14 @@ def render(
     masks: list[np.ndarray],
     placements: list[Placement],
     feather: float = 1.5,
+    fill: str = "patch",
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """The recomposed image and each placed object's mask in it (same order as placements).
 
     `image` is (H, W, 3) float in [0, 1]; ``masks[p.input_index]`` is the object's mask.
     """
+    if fill not in FILLS:
+        raise ValueError(f"unknown fill {fill!r}; choose from {', '.join(FILLS)}")
     h, w = image.shape[:2]
     if not placements:
         return image.copy(), []
@@ -180,7 +156,7 @@ def render(
         hole |= masks[p.input_index]
     grow = max(int(round(0.01 * max(h, w))), 1) + int(np.ceil(feather))
     hole = ndi.binary_dilation(hole, iterations=grow)
-    out = pull_push_fill(image, hole)
+    out = patch_fill_capped(image, hole) if fill == "patch" else diffusion_fill(image, hole)
     order = sorted(range(len(placements)), key=lambda k: -masks[placements[k].input_index].sum())
     new_masks: list[np.ndarray] = [np.zeros((h, w), bool) for _ in placements]
     for k in order:

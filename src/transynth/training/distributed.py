@@ -88,3 +88,12 @@ def barrier(info: DistInfo) -> None:
 def cleanup(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def gather_to_main(value: object, info: DistInfo) -> list[object] | None:
+    """Every process's `value` on rank 0 (in rank order), None on the others."""
+    if not info.enabled:
+        return [value]
+    gathered: list[object] | None = [None] * info.world_size if info.is_main else None
+    dist.gather_object(value, gathered, dst=0)
+    return gathered

@@ -27,6 +27,7 @@ import torch.distributed as dist
 
 from transynth.config import ConfigError, RunConfig
 from transynth.data import TaskData
+from transynth.eval.selection import check_selection_metrics
 from transynth.fileio import atomic_write_text
 from transynth.runfolder import RunFolder
 from transynth.training import distributed as D
@@ -81,6 +82,7 @@ def _best(candidates: dict[str, dict[str, float]], metric: str, mode: str) -> in
 def fit_with_restarts(config: RunConfig, run_dir: str | Path, task: TaskData | None = None) -> Path:
     """Train `config` into `run_dir`, choosing its seed among ``train.restarts`` starts."""
     tc = config.train
+    check_selection_metrics(tc)  # before the lock creates the run folder
     run_dir = Path(run_dir)
     info = D.init_distributed(resolve_device(tc.device).type)
     # Locked before the task is built, so that a second trainer stops at once; the candidates'

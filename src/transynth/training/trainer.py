@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from transynth.config import ConfigError, RunConfig
 from transynth.data import TaskData, save_grid
 from transynth.eval import evaluate, write_figures
+from transynth.eval.selection import check_selection_metrics, selection_record
 from transynth.fileio import atomic_write_text
 from transynth.models.base import Method
 from transynth.registry import get_model_class
@@ -30,6 +31,7 @@ from transynth.training.ema import WeightAverage
 from transynth.training.logger import RunLogger
 from transynth.training.precision import PRECISION_NAMES, resolve_amp
 from transynth.training.preemption import StopRequest
+from transynth.training.rank_state import rank_states, restore_rank_state
 from transynth.training.runlock import hold_for_run
 from transynth.training.schedule import linear_decay_factor
 from transynth.training.setup import (
@@ -56,6 +58,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.folder = RunFolder(self.run_dir)
         tc = config.train
+        check_selection_metrics(tc)  # before anything is trained or written
         self.device = resolve_device(tc.device)
         self.dist = D.init_distributed(self.device.type)
         if self.dist.enabled and self.device.type == "cuda":
@@ -95,21 +98,27 @@ class Trainer:
             WeightAverage(self.model, tc.ema, self.model.averaged_networks()) if tc.ema else None
         )
         self.step = 0
-        self._maybe_resume()
-        if self.dist.enabled:  # distinct dropout/pool randomness per process
+        resumed_rank_state = self._maybe_resume()
+        if self.dist.enabled and not resumed_rank_state:  # distinct randomness per process
             torch.manual_seed(tc.seed + 1_000_003 * self.dist.rank + self.step)
 
     # ---- set-up ----------------------------------------------------------------------------
-    def _maybe_resume(self) -> None:
+    def _maybe_resume(self) -> bool:
+        """Resume from the run folder's checkpoint, if any; True when this process's own random
+        state and image pools were restored too (always in one process; under torchrun when the
+        checkpoint was written by as many processes)."""
         path = self.folder.checkpoint
         if not path.exists():
-            return
+            return False
         tensors, meta = read_checkpoint(path)
         check_resumable(json.loads(meta["config"]), self.config, self.run_dir)
         load_weights(self.model, tensors, path)
         if self.ema is not None:
             self.ema.load(tensors, meta.get("ema"), str(path))
         self.step = restore_training_state(tensors, meta, self.optimizers, self.scalers)
+        if not self.dist.enabled:
+            return True
+        return restore_rank_state(self.model, tensors, meta, self.dist, self.device)
 
     def _loader(self) -> DataLoader:
         return training_loader(self.task, self.config, self.step, self.dist, self.device)
@@ -188,8 +197,12 @@ class Trainer:
         return lrs
 
     def save(self, path: Path | None = None) -> None:
+        """Write the resumable checkpoint (rank 0 writes; under torchrun every process calls
+        this, and each one's random state and image pools go into the file too)."""
+        per_rank = rank_states(self.model, self.dist, self.device)
         if not self.dist.is_main:
             return
+        extra = {**(self.ema.tensors() if self.ema is not None else {}), **per_rank}
         save_checkpoint(
             path or self.folder.checkpoint,
             model=self.model,
@@ -197,8 +210,12 @@ class Trainer:
             config=self.config.to_dict(),
             optimizers=self.optimizers,
             scalers=self.scalers,
-            extra_tensors=self.ema.tensors() if self.ema is not None else None,
-            extra_metadata={"ema": self.ema.metadata()} if self.ema is not None else None,
+            extra_tensors=extra or None,
+            extra_metadata={
+                **({"ema": self.ema.metadata()} if self.ema is not None else {}),
+                **({"world_size": str(self.dist.world_size)} if per_rank else {}),
+            }
+            or None,
         )
 
     def averaged(self) -> contextlib.AbstractContextManager:
@@ -360,7 +377,7 @@ class Trainer:
         atomic_write_text(record_path, json.dumps(record, indent=2))
 
     def evaluate(self) -> dict[str, float]:
-        metrics = self._evaluate_all()
+        metrics = {**self._evaluate_all(), **selection_record(self.config.train)}
         self.folder.write_metrics(
             MetricsRecord(step=self.step, metrics=metrics, amp=self.amp, task=self.task.name)
         )

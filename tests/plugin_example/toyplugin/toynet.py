@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transynth.capabilities import Capabilities
+from transynth.capabilities import PAIRED_ONE_WAY
 from transynth.models import Method, OptimizerSpec, register_model
 from transynth.models.base import columns_grid
 from transynth.runconfig import check
@@ -31,15 +31,7 @@ class ToyNetConfig:
 @register_model("toynet")
 class ToyNet(Method):
     Config = ToyNetConfig
-    capabilities = Capabilities(
-        translates=True,
-        paired=True,
-        multi_domain=False,
-        bidirectional=False,
-        joint_representation=False,
-        disentangles=False,
-        data_kind="paired",
-    )
+    capabilities = PAIRED_ONE_WAY
     default_task = "edges2mnist"
     network_names = ("G",)
     monitored_losses = ("g/l1",)

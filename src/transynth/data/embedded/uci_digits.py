@@ -1,4 +1,9 @@
-"""UCI handwritten digits (scikit-learn's load_digits): 1,797 8x8 images upsampled to 28x28."""
+"""UCI handwritten digits (scikit-learn's load_digits): 1,797 8x8 images upsampled to 28x28.
+
+scikit-learn's copy is the test portion of UCI optdigits: 13 writers (the 30 training writers
+are not in it). The stratified random split below therefore puts digits of the same 13 writers
+in both splits: a held-out UCI figure measures new digits of known writers, not new writers.
+"""
 
 from __future__ import annotations
 
