@@ -10,6 +10,7 @@ the known ones; it never prints and continues.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import pkgutil
@@ -23,27 +24,37 @@ ENV_VAR = "TRANSYNTH_METHODS"
 _loaded: set[str] = set()
 
 
-def _plugin_modules() -> list[tuple[str, str]]:
-    """(module name, where it was named) of every method module outside transynth."""
-    found = [
+@functools.cache
+def _entry_point_modules() -> tuple[tuple[str, str], ...]:
+    """(module name, where it was named) of the installed distributions' method modules (read
+    once per process: scanning the installed distributions takes milliseconds)."""
+    return tuple(
         (ep.value.split(":", 1)[0], f"entry point {ep.name!r} of group {ENTRY_POINT_GROUP}")
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)
-    ]
+    )
+
+
+@functools.cache
+def _builtin_modules() -> tuple[tuple[str, str], ...]:
+    import transynth.models
+
+    return tuple(
+        (f"transynth.models.{m.name}", "transynth")
+        for m in pkgutil.iter_modules(transynth.models.__path__)
+        if not m.name.startswith("_")
+    )
+
+
+def _plugin_modules() -> list[tuple[str, str]]:
+    """(module name, where it was named) of every method module outside transynth."""
     env = os.environ.get(ENV_VAR, "")
-    found += [(m.strip(), f"${ENV_VAR}") for m in env.split(",") if m.strip()]
-    return found
+    named = [(m.strip(), f"${ENV_VAR}") for m in env.split(",") if m.strip()]
+    return [*_entry_point_modules(), *named]
 
 
 def load_methods() -> None:
     """Import the built-in methods and the method modules of other packages (once each)."""
-    import transynth.models
-
-    builtin = [
-        (f"transynth.models.{m.name}", "transynth")
-        for m in pkgutil.iter_modules(transynth.models.__path__)
-        if not m.name.startswith("_")
-    ]
-    for module, origin in builtin + _plugin_modules():
+    for module, origin in [*_builtin_modules(), *_plugin_modules()]:
         if module in _loaded:
             continue
         try:
