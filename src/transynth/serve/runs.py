@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-CHECKPOINT_FILES = ("model.safetensors", "checkpoints/last.safetensors")
+from transynth.runfolder import RunFolder
+
 #: Metric names shown first in the run list, by these substrings.
 HEADLINE_KEYS = ("accuracy", "fid", "psnr", "ssim", "nmi")
 
@@ -80,13 +81,18 @@ class RunIndex:
             raise RunNotFound(f"{path.name} lies outside RUNS_DIR")
         return resolved
 
-    def _file(self, folder: Path, name: str) -> Path | None:
-        candidate = folder / name
+    def _file(self, candidate: Path) -> Path | None:
+        """`candidate` resolved, if it is a file inside the root (None otherwise)."""
         try:
             resolved = self.inside(candidate)
         except RunNotFound:
             return None
         return resolved if resolved.is_file() else None
+
+    def _checkpoint(self, folder: Path) -> Path | None:
+        """The weights `transynth.load` reads by default: the final ones, else the latest."""
+        run = RunFolder(folder)
+        return self._file(run.weights) or self._file(run.checkpoint)
 
     def scan(self) -> dict[str, RunEntry]:
         """Run name -> entry for every folder holding config.yaml and a checkpoint."""
@@ -97,8 +103,8 @@ class RunIndex:
             dirs[:] = (
                 sorted(d for d in dirs if not d.startswith(".")) if depth < self.max_depth else []
             )
-            config = self._file(here, "config.yaml")
-            if config is None or not any(self._file(here, c) for c in CHECKPOINT_FILES):
+            config = self._file(RunFolder(here).config)
+            if config is None or self._checkpoint(here) is None:
                 continue
             entry = self._entry(here, config)
             if entry is not None:
@@ -113,7 +119,7 @@ class RunIndex:
         if not isinstance(cfg, dict) or "method" not in cfg:
             return None
         step, metrics = None, {}
-        metrics_file = self._file(folder, "metrics.json")
+        metrics_file = self._file(RunFolder(folder).metrics)
         if metrics_file is not None:
             try:
                 data = json.loads(metrics_file.read_text(encoding="utf-8"))
@@ -129,7 +135,7 @@ class RunIndex:
             task=str((cfg.get("data") or {}).get("task", "?")),
             step=step,
             metrics=metrics,
-            has_report=self._file(folder, "report.html") is not None,
+            has_report=self._file(RunFolder(folder).report) is not None,
         )
 
     def get(self, name: str) -> RunEntry:
@@ -142,7 +148,7 @@ class RunIndex:
 
     def report(self, name: str) -> Path:
         """The report.html of run `name`, checked to lie inside the root."""
-        path = self._file(self.get(name).path, "report.html")
+        path = self._file(RunFolder(self.get(name).path).report)
         if path is None:
             raise RunNotFound(f"run {name!r} has no report.html inside RUNS_DIR")
         return path
@@ -152,7 +158,9 @@ class RunIndex:
         import transynth
 
         entry = self.get(name)
-        checkpoint = next(p for c in CHECKPOINT_FILES if (p := self._file(entry.path, c)))
+        checkpoint = self._checkpoint(entry.path)
+        if checkpoint is None:
+            raise RunNotFound(f"run {name!r} has no weights inside RUNS_DIR")
         key = (name, checkpoint.stat().st_mtime)
         with self._lock:
             if key in self._models:
