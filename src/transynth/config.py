@@ -37,8 +37,6 @@ from transynth.runconfig import (
 #: Presets every method has: minutes on a laptop CPU, the published scale, and the test suite's.
 PRESETS = ("cpu", "paper", "tiny")
 
-_check = check  # the name the method configs used before runconfig.check was public
-
 
 def config_dir(method: str) -> Path:
     """The folder of `method`'s presets and benchmark entries (see the module docstring)."""
