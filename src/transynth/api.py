@@ -135,7 +135,7 @@ def evaluate(
     metrics = evaluation.evaluate(model, task)
     folder = RunFolder(run)
     if write and folder.path.is_dir():
-        previous = folder.read_metrics() if folder.metrics.is_file() else None
+        previous = folder.read_metrics()
         folder.write_metrics(
             MetricsRecord(
                 step=int(model.trained_steps or 0),
