@@ -194,13 +194,12 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_datasets(args: argparse.Namespace) -> int:
     from transynth.data import list_datasets
-    from transynth.data.domains import domain_unavailable
 
     rows = list_datasets()
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         ready = "ready" if r["ready"] else "prepared on first use"
-        if not r["ready"] and r["type"] == "domain" and domain_unavailable(r["name"]):
+        if not r["ready"] and not r.get("installed", True):
             ready = "not installed"
         name = r["name"].ljust(width)
         print(f"{name}  {r['type']:<6}  {r['kind']:<10}  {ready:<21}  {r['description']}")

@@ -1,5 +1,6 @@
 """Data for transynth: embedded digit domains and tasks (prepared offline from data bundled in
-installed packages) and user folders in the standard layouts.
+installed packages), real-image tasks (icon themes installed with apt, bundled photos; cached as
+folders) and user folders in the standard layouts.
 
 Everything is built with :func:`build_task`; images are float32 tensors in [-1, 1].
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import pathlib
 
+from .artwork import ARTWORK, artwork_description, artwork_unavailable, build_artwork, materialise
 from .cache import cache_dir
 from .domains import DOMAINS, domain_ready, domain_unavailable, load_domain
 from .folders import LAYOUT_HELP, LAYOUTS, build_folder_task, detect_layout
@@ -66,6 +68,8 @@ def build_task(
     if channels not in (None, 1, 3):
         raise ValueError(f"channels must be 1, 3 or None, got {channels}")
     name = os.fspath(name_or_path)
+    if layout is None and name in ARTWORK:
+        return build_artwork(name, image_size, seed=seed, channels=channels)
     if layout is None and name in task_names():
         return build_embedded(name, image_size, channels)
     path = pathlib.Path(name).expanduser()
@@ -80,11 +84,12 @@ def build_task(
 
 
 def list_datasets() -> list[dict]:
-    """Embedded domains and tasks: {"name", "type", "kind", "description", "ready"} each.
+    """Embedded domains and tasks: {"name", "type", "kind", "description", "ready", "installed"}.
 
     "ready" tells whether the data are prepared in :func:`cache_dir` (preparing takes seconds);
-    for a domain read from an external install (``fashion-mnist``), whether it is installed, and
-    when it is not, the description says so and how to install it.
+    "installed" whether what it is read from is here: for a domain read from an external install
+    (``fashion-mnist``) or a real-image task read from icon themes, when it is not, the
+    description says so and how to install it.
     """
     out = [
         {
@@ -93,6 +98,7 @@ def list_datasets() -> list[dict]:
             "kind": "classes",
             "description": d.description + (f" [{why}]" if (why := domain_unavailable(n)) else ""),
             "ready": domain_ready(n),
+            "installed": not domain_unavailable(n),
         }
         for n, d in DOMAINS.items()
     ]
@@ -104,24 +110,42 @@ def list_datasets() -> list[dict]:
                 "kind": MULTIDOMAIN_KINDS.get(n, "unpaired" if n in UNPAIRED else "paired"),
                 "description": DESCRIPTIONS[n],
                 "ready": task_ready(n),
+                "installed": True,
+            }
+        )
+    for n, spec in ARTWORK.items():
+        why = artwork_unavailable(n)
+        out.append(
+            {
+                "name": n,
+                "type": "task",
+                "kind": spec.kind,
+                "description": artwork_description(n) + (f" [{why}]" if why else ""),
+                "ready": task_ready(n),
+                "installed": not why,
             }
         )
     return out
 
 
 def prepare(names: list[str] | None = None) -> None:
-    """Prepare (and cache) embedded domains and paired tasks; all of them by default.
+    """Prepare (and cache) embedded domains, paired tasks and real-image task folders; all of
+    them by default.
 
-    Domains read from an external install (``fashion-mnist``) are only checked: by default they
-    are skipped when not installed; named explicitly, a missing install raises FileNotFoundError.
+    Domains read from an external install (``fashion-mnist``) are only checked, and real-image
+    tasks need their icon themes: by default those not installed are skipped; named explicitly,
+    a missing install raises FileNotFoundError naming the package.
     """
     from .domains import domain_arrays
     from .tasks import paired_arrays
 
     if names is None or not names:
         names = [n for n in [*DOMAINS, *PAIRED] if n not in DOMAINS or not domain_unavailable(n)]
+        names += [n for n in ARTWORK if not artwork_unavailable(n)]
     for n in names:
-        if n in DOMAINS:
+        if n in ARTWORK:
+            materialise(n)
+        elif n in DOMAINS:
             domain_arrays(n)
         elif n in PAIRED:
             paired_arrays(n)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from . import cache
+from .artwork import ARTWORK, artwork_ready, build_artwork
 from .datasets import TensorClassesDataset, TensorPairedDataset, TensorUnpairedDataset
 from .domains import (
     DIGIT_CLASSES,
@@ -71,8 +72,8 @@ DESCRIPTIONS = {
 
 
 def task_names() -> list[str]:
-    """All embedded task names: translation tasks then the per-domain classes tasks."""
-    return [*UNPAIRED, *PAIRED, *MULTIDOMAIN_DESCRIPTIONS, *DOMAINS]
+    """All embedded task names: translation tasks, real-image tasks, per-domain classes tasks."""
+    return [*UNPAIRED, *PAIRED, *MULTIDOMAIN_DESCRIPTIONS, *ARTWORK, *DOMAINS]
 
 
 def paired_arrays(name: str) -> dict[str, np.ndarray]:
@@ -89,6 +90,8 @@ def task_ready(name: str) -> bool:
         return all(domain_ready(d) for d in UNPAIRED[name])
     if name in MULTIDOMAIN_DESCRIPTIONS:
         return multidomain_ready(name)
+    if name in ARTWORK:
+        return artwork_ready(name)
     spec = PAIRED[name]
     return cache.is_cached(f"task-{name}", spec.version)
 
@@ -99,7 +102,10 @@ def _digits(name: str, channels: int) -> DomainInfo:
 
 
 def build_embedded(name: str, image_size: int, channels: int | None = None) -> TaskData:
-    """TaskData of an embedded task (images resized to image_size and kept in memory)."""
+    """TaskData of an embedded task (images resized to image_size and kept in memory; a
+    real-image task is a cached folder, read lazily)."""
+    if name in ARTWORK:
+        return build_artwork(name, image_size, channels=channels)
     if name in MULTIDOMAIN_DESCRIPTIONS:
         return build_multidomain(name, image_size, channels)
     if name in DOMAINS:
