@@ -130,8 +130,12 @@ def edges_of(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(out[..., None], 3, axis=3)
 
 
+@functools.lru_cache(maxsize=2)
 def split_crops(size: int) -> dict[str, list[tuple[str, np.ndarray]]]:
-    """{"train", "test"}: [(file stem, uint8 (size, size, 3) crop)], photos split as documented."""
+    """{"train", "test"}: [(file stem, uint8 (size, size, 3) crop)], photos split as documented.
+
+    Memoised: the edges and gray tasks share their crops.
+    """
     out: dict[str, list[tuple[str, np.ndarray]]] = {"train": [], "test": []}
     for split, photos, n in (
         ("train", TRAIN_PHOTOS, TRAIN_CROPS_PER_PHOTO),
