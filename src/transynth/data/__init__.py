@@ -129,19 +129,19 @@ def list_datasets() -> list[dict]:
 
 
 def prepare(names: list[str] | None = None) -> None:
-    """Prepare (and cache) embedded domains, paired tasks and real-image task folders; all of
-    them by default.
+    """Prepare (and cache) embedded domains, paired tasks and, when named, real-image task
+    folders. By default: every domain and paired task (seconds); the real-image tasks (about a
+    minute for all) are written on first use unless named here.
 
-    Domains read from an external install (``fashion-mnist``) are only checked, and real-image
-    tasks need their icon themes: by default those not installed are skipped; named explicitly,
-    a missing install raises FileNotFoundError naming the package.
+    Domains read from an external install (``fashion-mnist``) are only checked: by default they
+    are skipped when not installed; named explicitly, a missing install (or a real-image task's
+    missing icon theme) raises FileNotFoundError naming the package.
     """
     from .domains import domain_arrays
     from .tasks import paired_arrays
 
     if names is None or not names:
         names = [n for n in [*DOMAINS, *PAIRED] if n not in DOMAINS or not domain_unavailable(n)]
-        names += [n for n in ARTWORK if not artwork_unavailable(n)]
     for n in names:
         if n in ARTWORK:
             materialise(n)
