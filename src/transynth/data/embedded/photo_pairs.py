@@ -10,6 +10,10 @@ Crops are square, at several scales (side drawn from :data:`CROP_SIDES`, capped 
 at seeded positions, downscaled with LANCZOS; a crop whose luminance standard deviation is below
 :data:`MIN_STD` (sky, wall, blur) is redrawn, since its edge map is empty. The A renderings
 (:func:`edges_of`, :func:`gray_of`) are pure functions of the B crop.
+
+Identity baselines on the 600 test crops (the input returned unchanged, transynth.eval.metrics):
+``photo-edges2color`` 5.12 dB PSNR / 0.196 SSIM (white paper vs photo: any colour model beats
+it, so also compare with L1-only); ``photo-gray2color`` 19.57 dB / 0.830 (hard to beat by 3 dB).
 """
 
 from __future__ import annotations
