@@ -331,3 +331,24 @@ def test_capabilities_follow_the_lecture_table():
     assert rows["stargan"][:4] == ["O", "O", "O", "X"]  # unpaired, multi-domain, bi-dir, joint
     assert StarGAN.capabilities.data_kinds == ("domains", "attributes")
     assert StarGAN.default_task == "digit-styles"
+
+
+def test_resize_upsampling_is_opt_in_and_free_of_the_deconv_checkerboard():
+    """model.upsample=resize replaces G's transposed convs; a constant input map then stays
+    constant away from the borders, while the 4x4 stride-2 deconv leaves a period-2 pattern."""
+    from transynth.nn.stargan_nets import upsampling
+
+    paper = build(three_domains())
+    assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in paper.G.modules())
+    resize = build(three_domains(), upsample="resize")
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in resize.G.modules())
+    assert any(isinstance(m, torch.nn.Upsample) for m in resize.G.modules())
+    torch.manual_seed(0)
+    x = torch.ones(1, 4, 8, 8)
+    for mode, periodic in (("deconv", True), ("resize", False)):
+        layers = torch.nn.Sequential(*upsampling(4, 1, mode))
+        torch.nn.init.uniform_(layers[-1].weight, 0.1, 1.0)
+        y = layers(x)[0, 0, 4:-4, 4:-4]  # the interior: no border effects
+        assert (y.max() - y.min() > 1e-3) == periodic, mode
+    with pytest.raises(ConfigError, match="model.upsample"):
+        resolve_config("stargan", preset="tiny", overrides={"model": {"upsample": "bilinear"}})

@@ -48,6 +48,10 @@ a CSV ``file,attr1,attr2,...``). A method is built from the task's domains only,
 task passes its attribute names in its single domain's ``class_names`` (the embedded
 ``digit-attributes`` and attribute folders do so).
 
+Opt-in beyond the paper: ``model.upsample=resize`` doubles the resolution in G by nearest-neighbour
+upsampling and a 3x3 convolution instead of the 4x4 stride-2 transposed convolution, which
+leaves a checkerboard pattern wherever its kernels overlap unevenly (Odena et al., Distill 2016).
+
 Deliberate departures: instance norm is computed as ``GroupNorm(C, C)`` (the same function, with
 affine parameters) without running statistics: torch's eager channels_last InstanceNorm2d gives
 wrong CPU gradients at batch 1, and the reference code's running statistics are unused in its
@@ -78,7 +82,7 @@ from transynth.models.stargan_labels import (
     attribute_updates,
     task_labels,
 )
-from transynth.nn.stargan_nets import StarDiscriminator, StarGenerator
+from transynth.nn.stargan_nets import UPSAMPLING, StarDiscriminator, StarGenerator
 from transynth.runconfig import check
 
 
@@ -89,6 +93,9 @@ class StarGANConfig:
     n_blocks: int = 6  # residual blocks of G (the paper's, at 128 px)
     d_layers: int = 6  # stride-2 convs of D; image_size / 2**d_layers must be >= 1
     dropout: float = 0.0  # in G's residual blocks (not in the paper)
+    #: "deconv" (the paper's transposed convolutions) or "resize" (opt-in: nearest upsampling +
+    #: 3x3 conv, free of the transposed convolutions' checkerboard; nn.stargan_nets.UPSAMPLING)
+    upsample: str = "deconv"
     lambda_cls: float = 1.0
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
@@ -120,6 +127,7 @@ class StarGANConfig:
         )
         check(self.n_critic >= 1, "model.n_critic", self.n_critic, "an integer >= 1")
         check(0 <= self.dropout < 1, "model.dropout", self.dropout, "in [0, 1)")
+        check(self.upsample in UPSAMPLING, "model.upsample", self.upsample, " or ".join(UPSAMPLING))
         check(self.lr > 0, "model.lr", self.lr, "a positive number")
         try:
             sets = self.label_sets()
@@ -163,7 +171,9 @@ class StarGAN(Method):
             )
         sets = c.label_sets() or [task_labels(self.domains)]
         self.labels = LabelSpace(sets)
-        self.G = StarGenerator(self.channels, self.labels.dim, c.ngf, c.n_blocks, c.dropout)
+        self.G = StarGenerator(
+            self.channels, self.labels.dim, c.ngf, c.n_blocks, c.dropout, c.upsample
+        )
         self.D = StarDiscriminator(
             self.channels, self.labels.cls_dim, image_size, c.ndf, c.d_layers
         )

@@ -15,6 +15,25 @@ def _instance_norm(ch: int) -> nn.Module:
     return nn.GroupNorm(ch, ch, affine=True)
 
 
+#: How G doubles the resolution: the paper's 4x4 stride-2 transposed convolution, or (opt-in, not
+#: in the paper) nearest-neighbour upsampling followed by a 3x3 convolution, which cannot leave
+#: the checkerboard pattern of overlapping transposed-convolution kernels (Odena, Dumoulin and
+#: Olah, "Deconvolution and Checkerboard Artifacts", Distill 2016).
+UPSAMPLING = ("deconv", "resize")
+
+
+def upsampling(cin: int, cout: int, mode: str) -> list[nn.Module]:
+    """Layers that double the resolution from `cin` to `cout` channels (see UPSAMPLING)."""
+    if mode == "deconv":
+        return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)]
+    if mode == "resize":
+        return [
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(cin, cout, 3, 1, 1, bias=False),
+        ]
+    raise ValueError(f"upsample {mode!r}: accepted {', '.join(UPSAMPLING)}")
+
+
 class StarResidualBlock(nn.Module):
     """conv3-IN-ReLU-conv3-IN plus the identity (zero padding, as the reference code)."""
 
@@ -40,7 +59,13 @@ class StarGenerator(nn.Module):
     size_multiple = 4
 
     def __init__(
-        self, channels: int, c_dim: int, ngf: int = 64, n_blocks: int = 6, dropout: float = 0.0
+        self,
+        channels: int,
+        c_dim: int,
+        ngf: int = 64,
+        n_blocks: int = 6,
+        dropout: float = 0.0,
+        upsample: str = "deconv",
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = [
@@ -59,7 +84,7 @@ class StarGenerator(nn.Module):
         layers += [StarResidualBlock(ch, dropout) for _ in range(n_blocks)]
         for _ in range(2):
             layers += [
-                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
+                *upsampling(ch, ch // 2, upsample),
                 _instance_norm(ch // 2),
                 nn.ReLU(inplace=True),
             ]
