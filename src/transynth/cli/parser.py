@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="a YAML file with model/data/train sections")
     p.add_argument("--steps", type=int, help="training steps (overrides train.steps)")
     p.add_argument(
+        "--budget",
+        type=float,
+        metavar="MINUTES",
+        help="CPU minutes a preset sized to the data fits its batch and steps in (default 15)",
+    )
+    p.add_argument(
         "--out", help="run folder (default runs/METHOD-TASK-TIME); an existing run is resumed"
     )
 
