@@ -87,6 +87,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
         direction,
         overwrite=args.overwrite,
         progress=not args.quiet,
+        native=args.native,
         **tile,
         **condition,
     )

@@ -72,8 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="ATTR=VALUE", help="target attribute (StarGAN); repeat"
     )
     p.add_argument("--device", default="cpu")
-    p.add_argument("--tile", type=int, help="translate in overlapping tiles of N x N pixels")
+    p.add_argument(
+        "--tile",
+        type=int,
+        help="translate in overlapping tiles of N x N pixels (of the image at the trained scale; "
+        "with --native, at its own resolution)",
+    )
     p.add_argument("--overlap", type=int, default=32, help="pixels shared by tiles (--tile)")
+    p.add_argument(
+        "--native",
+        action="store_true",
+        help="run the generator at each image's full resolution (fully convolutional generators) "
+        "instead of at the trained scale (default: resized to the training size and back)",
+    )
     p.add_argument("--overwrite", action="store_true", help="translate files already written")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
