@@ -36,7 +36,7 @@ def main() -> None:
             model = sized_model_keys(method, base, size)
             if size != base.data.image_size and model is None:
                 continue  # a method whose preset is not sized (fixed digit networks)
-            train = {"amp": "auto"}
+            train = {"amp": base.train.amp}  # the preset's precision (speed.py sets none)
             seconds = _time(method, size, model or {}, train, args.steps)
             print(
                 f"{method}: {{size: {size}, batch: {base.train.batch_size}, "

@@ -44,7 +44,7 @@ def test_native_size_reads_headers_of_every_layout(tmp_path):
     assert native_size(_aligned(tmp_path / "a", 48)) == 48  # one half of A|B
     assert native_size(_unaligned(tmp_path / "wide", 90, height=60)) == 60  # the shorter side
     assert native_size("mnist2uci") == 28 and native_size("printed2mnist") == 32
-    with pytest.raises(ValueError, match="no-such-task"):
+    with pytest.raises(ValueError, match="unknown task .*no-such-task.* Known tasks: mnist2uci"):
         native_size(str(tmp_path / "no-such-task"))
 
 

@@ -24,7 +24,7 @@ from .domains import DOMAINS
 from .folders import LAYOUT_HELP, LAYOUTS, detect_layout
 from .imageio import image_size_of, is_image_file
 from .multidomain import MULTIDOMAIN_DESCRIPTIONS, STYLE_DOMAINS
-from .tasks import PAIRED, UNPAIRED, paired_arrays
+from .tasks import PAIRED, UNPAIRED, paired_arrays, task_names
 
 #: Headers read at most per folder (evenly spaced over its sorted files).
 MAX_FILES = 256
@@ -121,7 +121,9 @@ def native_size(
     path = pathlib.Path(name).expanduser()
     if path.is_dir():
         return folder_native_size(path, layout=layout, max_files=max_files)
-    raise ValueError(
-        f"cannot read the native size of task {name!r}: not an embedded task, not a registered "
-        f"named task and no such folder; {LAYOUT_HELP}"
+    if path.exists():
+        raise ValueError(f"{name} is a file, not a folder; {LAYOUT_HELP}")
+    raise ValueError(  # the words of build_task, which would refuse the name the same way
+        f"unknown task {name!r}: not an embedded task and no such folder. Known tasks: "
+        f"{', '.join(task_names())}. Or give a folder path; {LAYOUT_HELP}"
     )

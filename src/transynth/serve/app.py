@@ -22,8 +22,8 @@ from transynth.inference.batch import output_suffix
 from transynth.inference.images import DEFAULT_MAX_PIXELS, ImageRejected, decode_image
 from transynth.serve.options import (
     method_options,
-    sample_arguments,
     native_argument,
+    sample_arguments,
     tile_arguments,
     translate_arguments,
 )

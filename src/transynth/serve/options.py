@@ -75,7 +75,6 @@ def method_options(model: Method) -> dict[str, Any]:
         "translates": translates,
         # a fully convolutional generator can also run at an upload's own resolution
         "native": translates and model.fixed_size_reason("AtoB") is None,
-        "image_size": model.image_size,
         "samples": samples,
         "targets": _targets(model) if translates else [],
         "translate_label": labels if translates and "label" in model.conditions else [],

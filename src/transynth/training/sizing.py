@@ -163,7 +163,10 @@ def _precision(cfg: RunConfig) -> tuple[str, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the trainer warns about emulated bf16 itself
         amp = resolve_amp(cfg.train.amp, device)
-    why = "GPU" if device.type == "cuda" else _bf16_kind()
+    if amp == "none":
+        why = "train.amp=none" if cfg.train.amp == "none" else f"auto: {_bf16_kind()}"
+    else:
+        why = "GPU" if device.type == "cuda" else _bf16_kind()
     return PRECISION_NAMES[amp].replace(" autocast", ""), why
 
 
@@ -183,7 +186,10 @@ def plan_sizing(
     base = resolve_config(cfg.method, preset=preset)
     b0, s0, side0 = base.train.batch_size, base.train.steps, base.data.image_size
     native = native_size(cfg.data.task, layout=cfg.data.layout)
-    user = lambda key: key in user_keys  # noqa: E731
+
+    def user(key: str) -> bool:
+        return key in user_keys
+
     budget = (budget_minutes or (rule.budget_minutes if rule else DEFAULT_BUDGET_MINUTES)) * 60
     if user("data.image_size"):
         side, side_why = cfg.data.image_size, "user-set --data.image_size"
@@ -225,9 +231,9 @@ def plan_sizing(
         "preset": preset,
         "preset_image_size": side0,
         "batch_size": batch,
-        "batch_size_from": "user-set" if user("train.batch_size") else "sized" if sized else "preset",
+        "batch_size_from": _origin(user("train.batch_size"), sized, "sized"),
         "steps": steps,
-        "steps_from": "user-set" if user("train.steps") else "budget" if sized else "preset",
+        "steps_from": _origin(user("train.steps"), sized, "budget"),
         "model": model,
         "precision": precision,
         "precision_why": precision_why,
@@ -247,13 +253,21 @@ def plan_sizing(
     return SizingPlan(out, record, line)
 
 
+def _origin(user_set: bool, sized: bool, how: str) -> str:
+    return "user-set" if user_set else how if sized else "preset"
+
+
+def _user_tag(origin: str) -> str:
+    return " (user-set)" if origin == "user-set" else ""
+
+
 def _line(record: dict[str, Any], model: dict[str, int], expected: float | None, here: str) -> str:
     cap = f", cap {record['cap']}" if record["cap"] is not None else ""
     parts = [
         f"image size {record['image_size']} px ({record['image_size_from']}; data "
         f"{record['data_size']} px{cap})",
-        f"batch {record['batch_size']}" + (" (user-set)" if "user" in record["batch_size_from"] else ""),
-        f"{record['steps']} steps" + (" (user-set)" if "user" in record["steps_from"] else ""),
+        f"batch {record['batch_size']}" + _user_tag(record["batch_size_from"]),
+        f"{record['steps']} steps" + _user_tag(record["steps_from"]),
         f"precision {record['precision']} ({record['precision_why']})",
     ]
     if model:
@@ -268,4 +282,3 @@ def _line(record: dict[str, Any], model: dict[str, int], expected: float | None,
     if record["budget_minutes"]:
         parts[-1] += f", budget {record['budget_minutes']:g} min"
     return ", ".join(parts) + "; --data.image_size, --steps, --train.batch_size override"
-
