@@ -103,3 +103,18 @@ def test_translate_on_the_command_line_at_the_trained_scale_and_native(
     model = transynth.load(run)
     assert np.array_equal(np.asarray(scaled), np.asarray(model.translate(Image.open(source))))
     capsys.readouterr()
+
+
+def test_native_is_refused_on_the_command_line_for_a_fixed_size_generator(tmp_path, capsys):
+    from conftest import tiny_trainer
+
+    run = tmp_path / "dtn"
+    tiny_trainer("dtn", run, steps=1, evaluate=False).fit()
+    source = tmp_path / "in.png"
+    _picture(40, 30).save(source)
+    args = ["translate", str(run), str(source), "--out", str(tmp_path / "out"), "--quiet"]
+    assert main([*args, "--native"]) == 2
+    assert "dtn cannot translate at the input's native resolution" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+    assert main(args) == 0
+    assert Image.open(tmp_path / "out" / "in_AtoB.png").size == (40, 30)
