@@ -46,13 +46,13 @@ def peak_rss_mb() -> float:
 def compare(args: argparse.Namespace) -> None:
     model = transynth.load(args.run)
     image = astronaut(args.size)
-    whole = np.asarray(model.translate(image))
+    whole = np.asarray(model.translate(image, native=True))  # full resolution: what tiles bound
     print(f"{model.name} {args.run}: {args.size} x {args.size}, whole image vs tiles")
     settings = ((args.overlap, "image"), (args.overlap, "tile"), (0, "image"))
     for overlap, statistics in settings:
         started = time.perf_counter()
         tiled = translate_tiled(
-            model, image, tile=args.tile, overlap=overlap, statistics=statistics
+            model, image, tile=args.tile, overlap=overlap, statistics=statistics, native=True
         )
         d = differences(np.asarray(tiled), whole)
         print(
@@ -68,9 +68,9 @@ def big(args: argparse.Namespace) -> None:
     before = peak_rss_mb()
     started = time.perf_counter()
     if args.whole:
-        result, how = model.translate(image), "whole"
+        result, how = model.translate(image, native=True), "whole"
     else:
-        result = translate_tiled(model, image, tile=args.tile, overlap=args.overlap)
+        result = translate_tiled(model, image, tile=args.tile, overlap=args.overlap, native=True)
         how = f"in tiles of {args.tile} (overlap {args.overlap})"
     seconds = time.perf_counter() - started
     print(

@@ -123,8 +123,12 @@ def test_a_path_in_the_file_name_is_refused(client, name):
 
 
 def test_bad_settings_and_sizes_are_explained(client):
-    response = _translate(client, png_bytes(photo(120, 120)))
+    response = _translate(client, png_bytes(photo(120, 120)), native="true")
     assert response.status_code == 413 and "set a tile size" in response.json()["error"]
+    # at the trained scale (the default) the network sees a small image: no limit to refuse
+    assert _translate(client, png_bytes(photo(120, 120))).status_code == 200
+    response = _translate(client, png_bytes(photo()), native="maybe")
+    assert response.status_code == 400 and "accepted: true or false" in response.json()["error"]
     assert _translate(client, png_bytes(photo(120, 120)), tile="64").status_code == 200
     response = _translate(client, png_bytes(photo()), target="sideways")
     assert response.status_code == 400 and "accepted: AtoB, BtoA" in response.json()["error"]

@@ -6,7 +6,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,31 +56,67 @@ def train(
     steps: int | None = None,
     out: str | Path | None = None,
     overrides: list[str] | dict[str, dict[str, Any]] | None = None,
+    budget_minutes: float | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> Path:
     """Train `method` on an embedded task or a folder; returns the run folder.
 
     With no `data` the method's default embedded task is used. An `out` folder that already
-    holds a checkpoint of the same config is resumed.
+    holds a checkpoint of the same config is resumed. A preset with a ``sizing`` block (the cpu
+    presets) trains a folder at the data's resolution up to the preset's cap, with batch and
+    steps fitting `budget_minutes` of CPU (default 15), unless the user sets them
+    (:mod:`transynth.training.sizing`); the decision is written to the run's ``sizing.json``
+    and its one-line summary passed to `announce` (the CLI prints it) before training.
     """
     from transynth.training.restarts import fit_with_restarts
 
-    if isinstance(overrides, list):
-        from transynth.config import parse_overrides
-
-        overrides = parse_overrides(overrides)
-    overrides = dict(overrides or {})
-    if data is not None:
-        overrides["data"] = {**overrides.get("data", {}), "task": str(data)}
-    if steps is not None:
-        overrides["train"] = {**overrides.get("train", {}), "steps": steps}
-    cfg = resolve_config(method, preset=preset, config_file=config_file, overrides=overrides)
+    cfg, sizing = plan_run(
+        method,
+        data,
+        preset=preset,
+        config_file=config_file,
+        steps=steps,
+        overrides=overrides,
+        budget_minutes=budget_minutes,
+    )
+    if announce is not None:
+        announce(sizing["line"])
     if out is None:
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise ConfigError(
                 "under torchrun, pass --out so that every process writes one run folder"
             )
         out = default_run_dir(cfg)
+    if int(os.environ.get("RANK", "0")) == 0:
+        RunFolder(out).write_sizing(sizing)
     return fit_with_restarts(cfg, out)
+
+
+def plan_run(
+    method: str,
+    data: str | None = None,
+    *,
+    preset: str = "cpu",
+    config_file: str | Path | None = None,
+    steps: int | None = None,
+    overrides: list[str] | dict[str, dict[str, Any]] | None = None,
+    budget_minutes: float | None = None,
+) -> tuple[RunConfig, dict[str, Any]]:
+    """The config :func:`train` would train with (sized to the data) and the sizing record."""
+    from transynth.config import parse_overrides, read_yaml
+    from transynth.training.sizing import plan_sizing, user_set_keys
+
+    if isinstance(overrides, list):
+        overrides = parse_overrides(overrides)
+    overrides = {k: dict(v) for k, v in (overrides or {}).items()}
+    if data is not None:
+        overrides["data"] = {**overrides.get("data", {}), "task": str(data)}
+    if steps is not None:
+        overrides["train"] = {**overrides.get("train", {}), "steps": steps}
+    cfg = resolve_config(method, preset=preset, config_file=config_file, overrides=overrides)
+    user = user_set_keys(read_yaml(config_file) if config_file else None, overrides)
+    plan = plan_sizing(cfg, preset, user, budget_minutes)
+    return plan.config, plan.record
 
 
 def load(
@@ -168,5 +204,6 @@ __all__ = [
     "list_models",
     "load",
     "models_table",
+    "plan_run",
     "train",
 ]

@@ -34,6 +34,9 @@ from transynth.runconfig import (
     read_yaml,
 )
 
+#: The preset-file section read by preset_sizing (and left out of the config itself).
+SIZING_SECTION = "sizing"
+
 #: Presets every method has: minutes on a laptop CPU, the published scale, and the test suite's.
 PRESETS = ("cpu", "paper", "tiny")
 
@@ -93,6 +96,7 @@ def _apply_preset(cfg: RunConfig, preset: str, seen: tuple[str, ...]) -> RunConf
         raise ConfigError(f"presets of {cfg.method!r} extend each other: {' -> '.join(seen)}")
     layer = dict(read_yaml(preset_path(cfg.method, preset)))
     base = layer.pop("extends", None)
+    layer.pop(SIZING_SECTION, None)  # read by preset_sizing, not a section of the config
     if base is not None:
         cfg = _apply_preset(cfg, str(base), (*seen, preset))
     return apply_layer(cfg, layer, f"preset {preset!r}")
@@ -102,10 +106,27 @@ def preset_layer(method: str, preset: str) -> dict[str, Any]:
     """The sections a preset sets, with those of the presets it extends merged under them."""
     layer = dict(read_yaml(preset_path(method, preset)))
     base = layer.pop("extends", None)
+    layer.pop(SIZING_SECTION, None)
     merged = preset_layer(method, str(base)) if base is not None else {}
     for section, values in layer.items():
         merged[section] = {**merged.get(section, {}), **(values or {})}
     return merged
+
+
+def preset_sizing(method: str, preset: str) -> dict[str, Any] | None:
+    """The ``sizing`` block of one preset file (not inherited through ``extends``), or None.
+
+    It says how the preset follows the data's resolution (transynth.training.sizing): a preset
+    without one trains at its own data.image_size whatever the data. The tiny preset extends cpu
+    but keeps its size: its networks are sized for the test suite."""
+    block = read_yaml(preset_path(method, preset)).get(SIZING_SECTION)
+    if block is None:
+        return None
+    if not isinstance(block, dict):
+        raise ConfigError(
+            f"{preset_path(method, preset)}: {SIZING_SECTION} must be a mapping, got {block!r}"
+        )
+    return dict(block)
 
 
 def config_from_dict(data: dict[str, Any]) -> RunConfig:
@@ -131,6 +152,7 @@ __all__ = [
     "parse_overrides",
     "preset_layer",
     "preset_path",
+    "preset_sizing",
     "read_yaml",
     "resolve_config",
 ]

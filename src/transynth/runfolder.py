@@ -4,6 +4,7 @@ Every module that reads or writes a run asks :class:`RunFolder` for the path; no
 spells a file name of a run. A run folder holds::
 
     config.yaml                   the resolved config (reload or resume with it)
+    sizing.json                   how the image size, batch and steps were chosen, and why
     checkpoints/last.safetensors  networks, optimizers, step, image pools, RNG states (resume)
     model.safetensors             weights for inference
     best.safetensors, best.json   the best weights by train.best_metric, and when they were kept
@@ -78,6 +79,11 @@ class RunFolder:
     @property
     def config(self) -> Path:
         return self.path / "config.yaml"
+
+    @property
+    def sizing(self) -> Path:
+        """The sizing decision (transynth.training.sizing): image size, batch, steps, why."""
+        return self.path / "sizing.json"
 
     @property
     def checkpoint(self) -> Path:
@@ -168,7 +174,22 @@ class RunFolder:
             raise RunFolderError(f"{self.metrics} cannot be read: {err}") from err
         return MetricsRecord.from_dict(data, str(self.metrics))
 
+    def read_sizing(self) -> dict[str, Any] | None:
+        """The run's sizing.json, or None when it has none (runs from before sizing)."""
+        if not self.sizing.is_file():
+            return None
+        try:
+            return json.loads(self.sizing.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise RunFolderError(f"{self.sizing} cannot be read: {err}") from err
+
     # ---- writing -------------------------------------------------------------------------
+    def write_sizing(self, record: dict[str, Any]) -> Path:
+        """Write sizing.json atomically (the folder is created if need be)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.sizing, json.dumps(record, indent=2))
+        return self.sizing
+
     def write_metrics(self, record: MetricsRecord) -> Path:
         """Write metrics.json atomically (the one writer of that file)."""
         atomic_write_text(self.metrics, record.to_json())

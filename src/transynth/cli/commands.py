@@ -43,6 +43,8 @@ def cmd_train(args: argparse.Namespace, extra: list[str]) -> int:
         steps=args.steps,
         out=args.out,
         overrides=_split_overrides(extra),
+        budget_minutes=args.budget,
+        announce=print,
     )
     print(f"run folder: {run}")
     return 0
@@ -85,6 +87,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
         direction,
         overwrite=args.overwrite,
         progress=not args.quiet,
+        native=args.native,
         **tile,
         **condition,
     )

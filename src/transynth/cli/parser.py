@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="a YAML file with model/data/train sections")
     p.add_argument("--steps", type=int, help="training steps (overrides train.steps)")
     p.add_argument(
+        "--budget",
+        type=float,
+        metavar="MINUTES",
+        help="CPU minutes a preset sized to the data fits its batch and steps in (default 15)",
+    )
+    p.add_argument(
         "--out", help="run folder (default runs/METHOD-TASK-TIME); an existing run is resumed"
     )
 
@@ -66,8 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="ATTR=VALUE", help="target attribute (StarGAN); repeat"
     )
     p.add_argument("--device", default="cpu")
-    p.add_argument("--tile", type=int, help="translate in overlapping tiles of N x N pixels")
+    p.add_argument(
+        "--tile",
+        type=int,
+        help="translate in overlapping tiles of N x N pixels (of the image at the trained scale; "
+        "with --native, at its own resolution)",
+    )
     p.add_argument("--overlap", type=int, default=32, help="pixels shared by tiles (--tile)")
+    p.add_argument(
+        "--native",
+        action="store_true",
+        help="run the generator at each image's full resolution (fully convolutional generators) "
+        "instead of at the trained scale (default: resized to the training size and back)",
+    )
     p.add_argument("--overwrite", action="store_true", help="translate files already written")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

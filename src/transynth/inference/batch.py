@@ -93,6 +93,7 @@ def translate_files(
     overlap: int = 0,
     overwrite: bool = False,
     progress: bool = True,
+    native: bool = False,
     **condition: Any,
 ) -> BatchResult:
     """Translate each (input, output) pair, writing every output atomically.
@@ -109,11 +110,17 @@ def translate_files(
         overlap: overlap of the tiles.
         overwrite: translate again files whose output exists.
         progress: show a progress bar on stderr.
+        native: translate at each image's own resolution instead of at the trained scale (the
+            default: see `Method.translate`); refused for a generator with a fixed size.
         condition: the method's conditions, e.g. ``label=3``.
     """
     from tqdm import tqdm
 
+    from transynth.models.scale import check_native
+
     model.check_direction(direction)
+    if native:
+        check_native(model, direction)  # before anything is read or written
     if tile is not None:
         check_tiling(tile, overlap)
     result = BatchResult()
@@ -128,7 +135,7 @@ def translate_files(
             result.failed.append((source, str(err)))
             continue
         if tile is None:
-            translated = model.translate(image, direction=direction, **condition)
+            translated = model.translate(image, direction=direction, native=native, **condition)
         else:  # a second bar counts the tiles of the image (one large image can take minutes)
             tiles = tqdm(unit="tile", leave=False, disable=not progress, file=sys.stderr)
 
@@ -143,6 +150,7 @@ def translate_files(
                 tile=tile,
                 overlap=overlap,
                 progress=tile_done,
+                native=native,
                 **condition,
             )
             tiles.close()

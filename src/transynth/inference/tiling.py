@@ -8,6 +8,13 @@ window is 1 where only one tile covers a pixel, including the image border.
 Networks with instance normalisation see the statistics of the whole image in every tile
 (:mod:`transynth.inference.norm_stats`), not each tile's own.
 
+Tiles are cut at the trained scale by default, as `Method.translate` runs a whole image: the
+image is first resized so that its shorter side is the trained ``image_size``
+(:mod:`transynth.models.scale`), tiled, translated and blended there, and the result resized
+back to the input's size, so a tiled translation is the whole-image one made in bounded memory
+(the tile side counts pixels of the rescaled image). ``native=True`` cuts the tiles from the
+image at its own resolution (a fully convolutional generator on a large photo, as before).
+
 Memory is bounded by the tile size: the network only ever sees one tile, and the float32 blend
 buffer holds one band of tile rows (tile x width), not the whole image. Only the uint8 input and
 output images are held whole.
@@ -24,6 +31,7 @@ import torch
 from PIL import Image
 
 from transynth.data.imageio import convert_image, image_to_tensor
+from transynth.data.scale import resize_image, to_trained_scale
 from transynth.inference.norm_stats import REFERENCE_SIDE, image_statistics, reference_image
 
 STATISTICS = ("image", "tile")
@@ -133,6 +141,7 @@ def translate_tiled(
     progress: Callable[[int, int], None] | None = None,
     statistics: str = "image",
     reference_side: int = REFERENCE_SIDE,
+    native: bool = False,
     **condition: Any,
 ) -> Image.Image:
     """Translate a PIL image of any size in overlapping tiles (see the module docstring).
@@ -149,16 +158,26 @@ def translate_tiled(
             side, approximate beyond); "tile": each tile's own.
         reference_side: the longest side the statistics are measured at (the network runs
             once on an image this large).
+        native: tile the image at its own resolution instead of at the trained scale (refused
+            for a generator with a fixed size).
         condition: the method's conditions, e.g. ``label=3``.
 
     Returns:
         The translated image, the size of `image`, "RGB" or "L" as the target domain.
     """
+    from transynth.models.scale import check_native
+
     check_tiling(tile, overlap)
     if statistics not in STATISTICS:
         raise ValueError(f"statistics={statistics!r}; accepted: {', '.join(STATISTICS)}")
     model.check_direction(direction)
+    if native:
+        check_native(model, direction)
     channels = model.source_channels(direction)
+    size = image.size
+    if not native:
+        square = model.fixed_size_reason(direction) is not None
+        image = to_trained_scale(image, model.image_size, square)
     converted = convert_image(image, "L" if channels == 1 else "RGB")
     source = np.asarray(converted, dtype=np.uint8)
     if source.ndim == 2:
@@ -173,4 +192,5 @@ def translate_tiled(
         reference = image_to_tensor(reference_image(converted, reference_side), channels)[None]
         with image_statistics(model, run, reference) as frozen:
             result = tiled_map(source, frozen, tile, overlap, progress)
-    return Image.fromarray(result[:, :, 0] if result.shape[2] == 1 else result)
+    out = Image.fromarray(result[:, :, 0] if result.shape[2] == 1 else result)
+    return resize_image(out, size)

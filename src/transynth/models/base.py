@@ -195,7 +195,9 @@ class Method(nn.Module):
         return self.domains[0 if direction == "AtoB" else 1].channels
 
     @torch.no_grad()
-    def translate(self, images: Any, direction: str = "AtoB", **condition: Any) -> Any:
+    def translate(
+        self, images: Any, direction: str = "AtoB", *, native: bool = False, **condition: Any
+    ) -> Any:
         """Translate images of any size.
 
         Args:
@@ -203,31 +205,30 @@ class Method(nn.Module):
                 images. Channels are converted to what the source domain expects.
             direction: "AtoB" or, for bidirectional methods, "BtoA" (multi-domain methods: the
                 target domain's name).
+            native: False: PIL images go at the trained scale (:mod:`transynth.models.scale`);
+                True: at their own resolution. Tensors always run at their own size.
             condition: the method's extra conditions (see ``conditions``), e.g. ``label=7``.
 
         Returns:
             The same kind of object as `images`: tensors in [-1, 1] or PIL images.
         """
-        from transynth.data import image_to_tensor, tensor_to_image
+        from transynth.models.scale import check_native, translate_images
 
         self.check_direction(direction)
         self._check_conditions(condition)
         if isinstance(images, torch.Tensor):
+            if native:
+                check_native(self, direction)
             single = images.dim() == 3
             batch = images.unsqueeze(0) if single else images
             out = self._translate_any_size(batch, direction, condition)
             return out[0] if single else out
-        pil_list = images if isinstance(images, (list, tuple)) else [images]
-        channels = self.source_channels(direction)
-        outs = [
-            tensor_to_image(
-                self._translate_any_size(image_to_tensor(im, channels)[None], direction, condition)[
-                    0
-                ]
-            )
-            for im in pil_list
-        ]
-        return outs if isinstance(images, (list, tuple)) else outs[0]
+        return translate_images(self, images, direction, native, condition)
+
+    def fixed_size_reason(self, direction: str) -> str | None:
+        """Why the generator runs at one fixed size (it resizes inputs to image_size x image_size
+        and back itself); None for a fully convolutional one (``translate(native=True)``)."""
+        return None
 
     # ---- export ----------------------------------------------------------------------------
     #: Why this method's translation cannot be exported as a graph (None: it can).

@@ -122,6 +122,9 @@ class CDRDInference:
                 opt.step()
         return z.detach()
 
+    def fixed_size_reason(self, direction: str) -> str | None:
+        return "translation inverts its generator, which renders one fixed size"
+
     def translate_tensor(
         self, x: torch.Tensor, direction: str, label: Any = None, **condition: Any
     ) -> torch.Tensor:

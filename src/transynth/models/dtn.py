@@ -163,6 +163,9 @@ class DTN(Method):
     def _g_of_f(self, x: torch.Tensor) -> torch.Tensor:
         return self.g(self.f(match_channels(x, self.domains[0].channels)))
 
+    def fixed_size_reason(self, direction: str) -> str | None:
+        return "its f and g are the paper's fixed-size digit networks (f ends in a 1x1 code)"
+
     def translate_tensor(self, x: torch.Tensor, direction: str, **condition: Any) -> torch.Tensor:
         self.check_direction(direction)
         h, w = x.shape[-2:]

@@ -59,6 +59,9 @@ class UNITLatentSpace:
             y = F.interpolate(y.float(), size=x.shape[-2:], mode="bilinear", antialias=True)
         return y
 
+    def fixed_size_reason(self, direction: str) -> str | None:
+        return "its digit networks (arch digits) work at 32 x 32 only" if self.digits else None
+
     def size_multiple(self, direction: str) -> int:
         return 1 if self.digits else 2**self.config.n_down
 

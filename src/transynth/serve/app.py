@@ -22,6 +22,7 @@ from transynth.inference.batch import output_suffix
 from transynth.inference.images import DEFAULT_MAX_PIXELS, ImageRejected, decode_image
 from transynth.serve.options import (
     method_options,
+    native_argument,
     sample_arguments,
     tile_arguments,
     translate_arguments,
@@ -96,9 +97,11 @@ class Engine:
             raise RequestRefused(f"{model.name} generates from noise; use Sample instead")
         direction, condition = translate_arguments(fields)
         tile, overlap = tile_arguments(fields)
+        native = native_argument(fields)
         image = decode_image(data, max_pixels=self.limits.max_pixels, name=name)
         pixels = image.width * image.height
-        if tile is None and pixels > self.limits.max_whole_pixels:
+        # at the trained scale the network sees a small image; at native resolution the whole one
+        if native and tile is None and pixels > self.limits.max_whole_pixels:
             side = int(math.sqrt(self.limits.max_whole_pixels))
             raise RequestRefused(
                 f"{name}: {image.width} x {image.height} is larger than the {side} x {side} "
@@ -107,10 +110,10 @@ class Engine:
             )
         with self._lock:
             if tile is None:
-                result = model.translate(image, direction=direction, **condition)
+                result = model.translate(image, direction=direction, native=native, **condition)
             else:
                 result = translate_tiled(
-                    model, image, direction, tile=tile, overlap=overlap, **condition
+                    model, image, direction, tile=tile, overlap=overlap, native=native, **condition
                 )
         return _png(result), f"{Path(name).stem}_{output_suffix(direction, condition)}.png"
 

@@ -73,6 +73,8 @@ def method_options(model: Method) -> dict[str, Any]:
     return {
         "method": model.name,
         "translates": translates,
+        # a fully convolutional generator can also run at an upload's own resolution
+        "native": translates and model.fixed_size_reason("AtoB") is None,
         "samples": samples,
         "targets": _targets(model) if translates else [],
         "translate_label": labels if translates and "label" in model.conditions else [],
@@ -118,6 +120,15 @@ def tile_arguments(fields: Mapping[str, str]) -> tuple[int | None, int]:
     tile = _int(fields, "tile", 0, 8192) or None
     overlap = _int(fields, "overlap", 0, 4096)
     return tile, 32 if overlap is None else overlap
+
+
+def native_argument(fields: Mapping[str, str]) -> bool:
+    """Whether the form asks for the native resolution (the checkbox "native"), not the
+    trained scale (the default of `Method.translate`)."""
+    value = fields.get("native", "").strip().lower()
+    if value not in ("", "0", "false", "off", "1", "true", "on"):
+        raise ValueError(f"native {value!r} is not valid; accepted: true or false")
+    return value in ("1", "true", "on")
 
 
 def sample_arguments(fields: Mapping[str, str]) -> dict[str, Any]:
