@@ -16,7 +16,7 @@ from .domains import DOMAINS, domain_ready, domain_unavailable, load_domain
 from .folders import LAYOUT_HELP, LAYOUTS, build_folder_task, detect_layout
 from .imageio import image_to_tensor, load_image, save_grid, tensor_to_image
 from .multidomain import MULTIDOMAIN_DESCRIPTIONS, MULTIDOMAIN_KINDS, STYLE_DOMAINS
-from .native_size import folder_native_size, native_size, register_task_folder
+from .native_size import folder_native_size, native_size
 from .tasks import DESCRIPTIONS, PAIRED, UNPAIRED, build_embedded, task_names, task_ready
 from .types import KINDS, DomainInfo, SampleIndex, SplitDataset, TaskData
 
@@ -37,7 +37,6 @@ __all__ = [
     "load_image",
     "native_size",
     "prepare",
-    "register_task_folder",
     "save_grid",
     "tensor_to_image",
 ]

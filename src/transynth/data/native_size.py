@@ -7,19 +7,18 @@ spaced sample of at most `max_files` of them in a huge folder; an aligned folder
 A|B side by side, so each half counts (``min(width / 2, height)``). An embedded task's side is
 its domains' (28 px MNIST, 32 px printed digits, ...).
 
-A named task that is materialised as a folder elsewhere (the real-image tasks) is resolved
-through the resolvers registered with :func:`register_task_folder`, so that this module does not
-need to know every task's registry.
+A named real-image task (:mod:`transynth.data.artwork`) has the side its spec declares (the
+side its cached folder is written at), so sizing a run does not need the folder built.
 """
 
 from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Callable
 
 import numpy as np
 
+from .artwork import ARTWORK
 from .domains import DOMAINS
 from .folders import LAYOUT_HELP, LAYOUTS, detect_layout
 from .imageio import image_size_of, is_image_file
@@ -28,18 +27,6 @@ from .tasks import PAIRED, UNPAIRED, paired_arrays, task_names
 
 #: Headers read at most per folder (evenly spaced over its sorted files).
 MAX_FILES = 256
-
-#: name -> folder (or None when the name is not theirs): resolvers of named folder tasks.
-_FOLDER_RESOLVERS: list[Callable[[str], pathlib.Path | None]] = []
-
-
-def register_task_folder(resolver: Callable[[str], pathlib.Path | None]) -> None:
-    """Let :func:`native_size` find the folder a named task is materialised as.
-
-    `resolver(name)` returns the folder of the task `name` (building it if need be), or None
-    when `name` is not one of its tasks."""
-    if resolver not in _FOLDER_RESOLVERS:
-        _FOLDER_RESOLVERS.append(resolver)
 
 
 def _image_files(root: pathlib.Path) -> list[str]:
@@ -90,6 +77,8 @@ def embedded_native_size(name: str) -> int | None:
         return max(DOMAINS[d].native_size for d in UNPAIRED[name])
     if name in PAIRED:
         return int(paired_arrays(name)["a_train"].shape[1])  # NHWC
+    if name in ARTWORK:
+        return ARTWORK[name].size
     if name in MULTIDOMAIN_DESCRIPTIONS:  # digit styles / attributes: rendered from the domains
         return max(DOMAINS[d].native_size for d in STYLE_DOMAINS)
     return None
@@ -114,10 +103,6 @@ def native_size(
         embedded = embedded_native_size(name)
         if embedded is not None:
             return embedded
-        for resolver in _FOLDER_RESOLVERS:
-            folder = resolver(name)
-            if folder is not None:
-                return folder_native_size(folder, max_files=max_files)
     path = pathlib.Path(name).expanduser()
     if path.is_dir():
         return folder_native_size(path, layout=layout, max_files=max_files)
