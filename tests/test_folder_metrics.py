@@ -206,3 +206,59 @@ def test_evaluate_command_on_a_folder_run_writes_them(tmp_path, cache, capsys):
         assert key in metrics, sorted(metrics)
     assert metrics["AtoB/gt_matched"] == 6.0
     assert "domain_classifier/test_accuracy" in capsys.readouterr().out
+
+
+class _LookupStarGAN(torch.nn.Module):
+    """G(x, c): the test picture of x's name drawn in the target domain c (the ground truth),
+    plus `checker` times a 1-px checkerboard; `identity` returns x instead."""
+
+    def __init__(self, task, identity: bool = False, checker: float = 0.0) -> None:
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+        self.labels = type("Labels", (), {"vector": staticmethod(lambda k, block: block)})()
+        self.domains = [task.test.domain_tensors(k)[0] for k in range(len(task.domains))]
+        self.identity, self.checker = identity, checker
+
+    def G(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        if self.identity:
+            return x
+        every = torch.cat(self.domains)
+        i = torch.cdist(x.flatten(1), every.flatten(1)).argmin(1) % len(self.domains[0])
+        y = torch.stack([self.domains[int(t)][int(k)] for k, t in zip(i, c.argmax(1))])
+        yy, xx = torch.meshgrid(torch.arange(SIZE), torch.arange(SIZE), indexing="ij")
+        return (y + self.checker * ((xx + yy) % 2 * 2 - 1)).clamp(-1, 1)
+
+
+def test_domains_folder_ground_truth_and_checkerboard_per_pair(tmp_path, monkeypatch):
+    from transynth.eval import multidomain as md
+
+    root = tmp_path / "styles"
+    tints = {"red": (1.0, 0.3, 0.3), "green": (0.3, 1.0, 0.3), "blue": (0.3, 0.3, 1.0)}
+    for split, ks in (("train", range(6)), ("test", range(100, 106))):
+        for dom, tint in tints.items():
+            for k in ks:
+                (root / split / dom).mkdir(parents=True, exist_ok=True)
+                a = (_disc(k, k % 2 == 0).astype(float) * tint).astype(np.uint8)
+                Image.fromarray(a).save(root / split / dom / f"p{k}.png")
+    task = D.build_task(str(root), SIZE, layout="domains")
+
+    class Reader:  # a stand-in domain classifier: the brightest channel
+        def logits(self, x):
+            order = [task.domains[k].name for k in range(3)]
+            best = x.mean(dim=(2, 3)).argmax(1)  # r, g, b
+            return torch.nn.functional.one_hot(
+                torch.tensor([order.index(["red", "green", "blue"][b]) for b in best]), 3
+            ).float()
+
+    monkeypatch.setattr(md, "task_classifier", lambda task, kind, seed: (Reader(), 1.0))
+    truth = md.evaluate_domains(_LookupStarGAN(task), task)
+    ident = md.evaluate_domains(_LookupStarGAN(task, identity=True), task)
+    assert truth["domain_accuracy"] == 1.0 and ident["domain_accuracy"] == 0.0
+    assert truth["gt_pairs"] == 6.0 and truth["red->blue/gt_matched"] == 6.0
+    assert truth["gt_psnr"] >= 99.0 > truth["gt_psnr_identity"]
+    assert ident["gt_psnr"] == pytest.approx(ident["gt_psnr_identity"])
+    assert ident["gt_ssim"] == pytest.approx(ident["gt_ssim_identity"])
+    assert truth["checkerboard"] == pytest.approx(truth["checkerboard_real"])
+    blotchy = md.evaluate_domains(_LookupStarGAN(task, checker=0.1), task)
+    assert blotchy["checkerboard"] > 2 * blotchy["checkerboard_real"]
+    assert blotchy["gt_psnr"] < truth["gt_psnr"]

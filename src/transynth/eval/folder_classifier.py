@@ -175,10 +175,13 @@ def _train(net: C.DomainClassifier, x: torch.Tensor, y: torch.Tensor, seed: int)
     net.eval()
 
 
-def _images(split: Any, domains: tuple[int, ...], by_label: bool, n: int) -> tuple[Any, Any]:
+def _images(
+    split: Any, domains: tuple[int, ...], by_label: bool, n: int, channels: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     xs, ys = [], []
     for k, d in enumerate(domains):
         x, y = split.domain_tensors(d)
+        x = C.to_channels(x.float(), channels)
         if by_label:
             keep = y >= 0
             x, y = x[keep], y[keep].long()
@@ -207,7 +210,7 @@ def task_judge(
     """
     if purpose not in ("domains", "classes"):
         raise ValueError(f"purpose must be 'domains' or 'classes', got {purpose!r}")
-    channels = task.domains[domains[0]].channels
+    channels = max(task.domains[d].channels for d in domains)  # gray is repeated to RGB
     size = min(task.image_size, MAX_SIZE)
     n_out = len(domains) if purpose == "domains" else len(classes)
     stem = f"folder-{purpose}-{task_fingerprint(task, domains, purpose)}"
@@ -260,10 +263,10 @@ def _build(
 ) -> TaskJudge:  # fmt: skip
     by_label = purpose == "classes"
     n = int(TRAINING["max_per_domain"])
-    x, y = _images(task.train, domains, by_label, n)
+    x, y = _images(task.train, domains, by_label, n, channels)
     if len(torch.unique(y)) < 2:
         raise LookupError(f"task {task.name}: fewer than two classes to train a {purpose} judge")
-    x = C.resize_images(C.to_channels(x, channels), size)
+    x = C.resize_images(x, size)
     with torch.random.fork_rng(devices=[]), torch.enable_grad():
         torch.manual_seed(seed)
         net = C.DomainClassifier(channels, n_out, int(TRAINING["width"]))
@@ -273,6 +276,6 @@ def _build(
     with torch.no_grad():
         f = _stats(net, x, 256)
     mean, std = f.mean(0), f.std(0).clamp_min(1e-6)
-    xt, yt = _images(task.test, domains, by_label, 10**9)
+    xt, yt = _images(task.test, domains, by_label, 10**9, channels)
     acc = float((net.logits(xt).argmax(1) == yt).float().mean()) if len(xt) else float("nan")
     return TaskJudge(net, mean, std, acc, ())
