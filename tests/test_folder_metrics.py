@@ -58,9 +58,12 @@ def write_folder(root: pathlib.Path, n_train: int = 24, n_test: int = 12, classe
 class Model:
     """A translator `fn(x, direction)`; optionally bidirectional."""
 
+    name, figures = "fake", ()
+
     def __init__(self, fn, bidirectional: bool = True) -> None:
         self.fn = fn
-        self.capabilities = type("Caps", (), {"bidirectional": bidirectional})()
+        caps = {"bidirectional": bidirectional, "translates": True}
+        self.capabilities = type("Caps", (), caps)()
 
     def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
         return self.fn(x, direction)
@@ -196,10 +199,14 @@ def test_evaluate_command_on_a_folder_run_writes_them(tmp_path, cache, capsys):
     from transynth.training import Trainer
 
     root = write_folder(tmp_path / "shapes", n_train=8, n_test=6)
-    overrides = tiny_overrides("cyclegan", steps=5)
+    overrides = tiny_overrides("cyclegan", steps=5, evaluate=True)
     overrides["data"] = {**overrides.get("data", {}), "task": str(root)}
     run = tmp_path / "run"
     Trainer(resolve_config("cyclegan", overrides=overrides), run).fit()
+    report = (run / "report.html").read_text()
+    assert "AtoB/realism" in report and "realism_baseline" in report
+    assert (run / "figures" / "ground_truth.png").is_file()
+    (run / "metrics.json").unlink()
     assert main(["evaluate", str(run)]) == 0
     metrics = json.loads((run / "metrics.json").read_text())["metrics"]
     for key in ("AtoB/realism", "AtoB/realism_baseline", "AtoB/fid", "BtoA/gt_psnr"):
@@ -224,7 +231,7 @@ class _LookupStarGAN(torch.nn.Module):
             return x
         every = torch.cat(self.domains)
         i = torch.cdist(x.flatten(1), every.flatten(1)).argmin(1) % len(self.domains[0])
-        y = torch.stack([self.domains[int(t)][int(k)] for k, t in zip(i, c.argmax(1))])
+        y = torch.stack([self.domains[int(t)][int(k)] for k, t in zip(i, c.argmax(1), strict=True)])
         yy, xx = torch.meshgrid(torch.arange(SIZE), torch.arange(SIZE), indexing="ij")
         return (y + self.checker * ((xx + yy) % 2 * 2 - 1)).clamp(-1, 1)
 
@@ -262,3 +269,44 @@ def test_domains_folder_ground_truth_and_checkerboard_per_pair(tmp_path, monkeyp
     blotchy = md.evaluate_domains(_LookupStarGAN(task, checker=0.1), task)
     assert blotchy["checkerboard"] > 2 * blotchy["checkerboard_real"]
     assert blotchy["gt_psnr"] < truth["gt_psnr"]
+
+
+def test_report_shows_baselines_beside_their_metrics(tmp_path):
+    from transynth.eval.report import write_report
+
+    values = {
+        "AtoB/fid": 1.5,
+        "AtoB/fid_baseline": 7.25,
+        "AtoB/gt_psnr": 21.5,
+        "AtoB/gt_psnr_identity": 18.75,
+        "AtoB/translation_accuracy": 0.875,
+        "AtoB/baseline_accuracy": 0.125,
+        "AtoB/num_images": 8.0,
+        "psnr": 30.5,
+    }
+    (tmp_path / "metrics.json").write_text(json.dumps({"step": 5, "metrics": values}))
+    text = write_report(tmp_path).read_text()
+    rows = {r.split("</td>")[0].rpartition(">")[2]: r for r in text.split("<tr>")[1:]}
+    assert "7.25" in rows["AtoB/fid"] and "fid_baseline" in rows["AtoB/fid"]
+    assert "18.75" in rows["AtoB/gt_psnr"] and "0.125" in rows["AtoB/translation_accuracy"]
+    assert "AtoB/fid_baseline" not in rows and "AtoB/baseline_accuracy" not in rows
+    assert "AtoB/num_images" in rows and "psnr" in rows
+
+
+def test_ground_truth_figure_of_a_name_aligned_folder(folder, tmp_path):
+    from transynth.eval import write_figures
+
+    task = D.build_task(str(folder), SIZE)
+    out = tmp_path / "figures"
+    write_figures(oracle(task), task, out)
+    grid = np.asarray(Image.open(out / "ground_truth.png"))
+    assert grid.shape[1] < 4 * (SIZE + 2) and grid.shape[1] > 3 * SIZE  # three columns
+    assert grid.shape[0] >= 8 * SIZE  # 4 rows per direction
+    assert "ground truth" in (out / "ground_truth.txt").read_text()
+    unnamed = tmp_path / "unnamed"
+    for d in ("trainA", "trainB", "testA", "testB"):
+        for k in range(3):
+            (unnamed / d).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(_square(k, True)).save(unnamed / d / f"{d}{k}.png")
+    write_figures(oracle(task), D.build_task(str(unnamed), SIZE), tmp_path / "none")
+    assert not (tmp_path / "none" / "ground_truth.png").exists()
