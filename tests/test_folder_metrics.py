@@ -310,3 +310,26 @@ def test_ground_truth_figure_of_a_name_aligned_folder(folder, tmp_path):
             Image.fromarray(_square(k, True)).save(unnamed / d / f"{d}{k}.png")
     write_figures(oracle(task), D.build_task(str(unnamed), SIZE), tmp_path / "none")
     assert not (tmp_path / "none" / "ground_truth.png").exists()
+
+
+def test_paired_folder_gets_identity_baselines_and_realism(tmp_path, cache):
+    root = tmp_path / "pairs"
+    for split, ks in (("train", range(24)), ("test", range(100, 108))):
+        (root / split).mkdir(parents=True)
+        for k in ks:
+            pair = np.concatenate([_square(k, k % 2 == 0), _disc(k, k % 2 == 0)], axis=1)
+            Image.fromarray(pair).save(root / split / f"{k}.png")
+    task = D.build_task(str(root), SIZE)
+    assert task.kind == "paired"
+    ident = evaluate_translation(Model(lambda x, d: x, bidirectional=False), task)
+    assert ident["psnr"] == pytest.approx(ident["psnr_identity"])
+    assert ident["ssim"] == pytest.approx(ident["ssim_identity"])
+    assert ident["AtoB/realism"] <= 0.1 and ident["domain_classifier/test_accuracy"] >= 0.9
+    xa, xb = task.test.domain_tensors(0)[0], task.test.domain_tensors(1)[0]
+
+    def truth(x, d):
+        return xb[torch.cdist(x.flatten(1), xa.flatten(1)).argmin(1)]
+
+    good = evaluate_translation(Model(truth, bidirectional=False), task)
+    assert good["psnr"] > good["psnr_identity"] and good["AtoB/realism"] >= 0.9
+    assert good["AtoB/fid"] < good["AtoB/fid_baseline"]

@@ -230,10 +230,15 @@ def task_judge(
         tuple(classes) if purpose == "classes" else tuple(task.domains[d].name for d in domains)
     )
     if purpose == "domains" and not judge.test_accuracy >= MIN_DOMAIN_ACCURACY:
+        reach = (
+            f"reaches only {judge.test_accuracy:.1%} held-out accuracy"
+            if judge.test_accuracy == judge.test_accuracy
+            else "has no held-out test images to be checked on"
+        )
         warnings.warn(
-            f"the domain classifier of task {task.name} reaches only {judge.test_accuracy:.1%} "
-            f"held-out accuracy (< {MIN_DOMAIN_ACCURACY:.0%}): its realism scores are "
-            "unreliable (domain_classifier/weak = 1)",
+            f"the domain classifier of task {task.name} {reach} (needs >= "
+            f"{MIN_DOMAIN_ACCURACY:.0%}): its realism scores are unreliable "
+            "(domain_classifier/weak = 1)",
             stacklevel=2,
         )
     return judge
