@@ -333,3 +333,26 @@ def test_paired_folder_gets_identity_baselines_and_realism(tmp_path, cache):
     good = evaluate_translation(Model(truth, bidirectional=False), task)
     assert good["psnr"] > good["psnr_identity"] and good["AtoB/realism"] >= 0.9
     assert good["AtoB/fid"] < good["AtoB/fid_baseline"]
+
+
+def test_stargan_domain_classifier_of_a_folder_is_cached(tmp_path, cache, monkeypatch):
+    from transynth.eval import classifier as C
+    from transynth.eval import multidomain as md
+
+    root = tmp_path / "doms"
+    for dom, tint in (("dark", 0.4), ("light", 1.0)):
+        for k in range(6):
+            (root / dom).mkdir(parents=True, exist_ok=True)
+            a = (_disc(k, True).astype(float) * tint).astype(np.uint8)
+            Image.fromarray(a).save(root / dom / f"p{k}.png")
+    monkeypatch.setitem(C.TRAINING, "min_steps", 20)
+    monkeypatch.setitem(C.TRAINING, "max_steps", 20)
+    calls = []
+    original = C._train
+    monkeypatch.setattr(C, "_train", lambda *a, **k: calls.append(1) or original(*a, **k))
+    task = D.build_task(str(root), 16, layout="domains")
+    _, first = md.task_classifier(task, "domains", 0)
+    _, again = md.task_classifier(D.build_task(str(root), 16, layout="domains"), "domains", 0)
+    assert len(calls) == 1 and again == first
+    md.task_classifier(task, "domains", 1)  # another seed: another classifier
+    assert len(calls) == 2

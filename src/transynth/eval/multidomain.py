@@ -38,7 +38,8 @@ truth (``task.test.render`` and ``task.test.source_index``, as ``digit-attribute
 per edit as ``{edit}/...``.
 
 The domain and attribute classifiers of embedded tasks are cached in ``cache_dir()/evaluators``
-(like the digit evaluators); those of folder tasks are trained on each call.
+(like the digit evaluators), and so are the domain classifiers of folders (keyed by the
+fingerprint of their files); attribute classifiers of folders are trained on each call.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from safetensors.torch import load_file, save_file
 
 from transynth.eval import classifier as C
 from transynth.eval.checkerboard import checkerboard_share
+from transynth.eval.folder_classifier import task_fingerprint
 from transynth.eval.ground_truth import ground_truth_scores, name_matches
 from transynth.eval.metrics import classification_accuracy, hungarian_accuracy, l1, psnr
 from transynth.models.base import columns_grid
@@ -105,7 +107,10 @@ def task_classifier(task: Any, kind: str, seed: int = 0) -> tuple[C.DomainClassi
     """A classifier of a task's domains (kind "domains") or attributes ("attributes"), trained on
     the real training images, and its accuracy on the real test images (per attribute, mean).
 
-    Cached in ``cache_dir()/evaluators`` for embedded tasks; trained afresh for folders.
+    Cached in ``cache_dir()/evaluators``: for embedded tasks by name; for other domains tasks
+    (folders) by the fingerprint of their files
+    (:func:`transynth.eval.folder_classifier.task_fingerprint`); attribute classifiers of
+    folders are trained afresh.
     """
     from transynth.data.tasks import task_names
 
@@ -120,9 +125,13 @@ def task_classifier(task: Any, kind: str, seed: int = 0) -> tuple[C.DomainClassi
         y = torch.stack([it["attrs"] for it in items]).float()
         n_out = y.shape[1]
     stem = f"stargan-{task.name}-{kind}-{task.image_size}px-{channels}c-v{TASK_CLASSIFIER_VERSION}"
+    cacheable = task.name in task_names()
+    if not cacheable and kind == "domains":  # a folder: cached by what it is trained on
+        purpose = f"stargan-domains-v{TASK_CLASSIFIER_VERSION}-{seed}-{sorted(C.TRAINING.items())}"
+        stem += "-" + task_fingerprint(task, tuple(range(len(task.domains))), purpose)
+        cacheable = True
     root = C.cache_dir() / "evaluators"
     weights, info_path = root / f"{stem}.safetensors", root / f"{stem}.json"
-    cacheable = task.name in task_names()
     model = C.DomainClassifier(channels, n_out)
     if cacheable and weights.is_file() and info_path.is_file():
         model.load_state_dict(load_file(str(weights)))
