@@ -196,12 +196,27 @@ class FolderPairedDataset(_DomainNames, SplitDataset):
     """pix2pix A|B files: items {"A", "B", "label"} (label -1); A and B share one crop/flip."""
 
     def __init__(
-        self, paths: Sequence[str], image_size: int, channels: int, train: bool, seed: int
+        self,
+        paths: Sequence[str],
+        image_size: int,
+        channels: int,
+        train: bool,
+        seed: int,
+        names: Sequence[str] | None = None,
     ) -> None:
         self.paths = list(paths)
+        self.names = _names(names, self.paths)
         self.reader = _FolderReader(image_size, channels, train, seed)
         self.index_sizes = (len(self.paths),)
         self.domain_names = ("A", "B")
+
+    def file_names(self, domain: int | str) -> list[str]:
+        self._domain_index(domain)
+        return list(self.names)
+
+    def file_paths(self, domain: int | str) -> list[str]:
+        self._domain_index(domain)
+        return list(self.paths)
 
     def __getitem__(self, index: SampleIndex | int) -> dict[str, torch.Tensor]:
         counter, (i, *_) = _indices(self, index)
@@ -234,8 +249,20 @@ class FolderUnpairedDataset(_DomainNames, SplitDataset):
         channels: int,
         train: bool,
         seed: int,
+        *,
+        labels: tuple[Sequence[int], Sequence[int]] | None = None,
+        names: tuple[Sequence[str], Sequence[str]] | None = None,
     ) -> None:
         self.paths = (list(paths_a), list(paths_b))
+        self.labels = tuple(
+            torch.as_tensor(
+                labels[k] if labels is not None else [-1] * len(p), dtype=torch.int64
+            ).reshape(len(p))
+            for k, p in enumerate(self.paths)
+        )
+        self.names = tuple(
+            _names(names[k] if names is not None else None, p) for k, p in enumerate(self.paths)
+        )
         self.reader = _FolderReader(image_size, channels, train, seed)
         self.index_sizes = (len(self.paths[0]), len(self.paths[1]))
         self.domain_names = ("A", "B")
@@ -245,13 +272,19 @@ class FolderUnpairedDataset(_DomainNames, SplitDataset):
         return {
             "A": self.reader.read(self.paths[0][i], counter, 0),
             "B": self.reader.read(self.paths[1][j], counter, 1),
-            "label_A": _label(-1),
-            "label_B": _label(-1),
+            "label_A": self.labels[0][i].clone(),
+            "label_B": self.labels[1][j].clone(),
         }
 
     def domain_tensors(self, domain: int | str) -> tuple[torch.Tensor, torch.Tensor]:
-        paths = self.paths[self._domain_index(domain)]
-        return self.reader.read_all(paths), torch.full((len(paths),), -1, dtype=torch.int64)
+        d = self._domain_index(domain)
+        return self.reader.read_all(self.paths[d]), self.labels[d].clone()
+
+    def file_names(self, domain: int | str) -> list[str]:
+        return list(self.names[self._domain_index(domain)])
+
+    def file_paths(self, domain: int | str) -> list[str]:
+        return list(self.paths[self._domain_index(domain)])
 
 
 class FolderImagesDataset(_DomainNames, SplitDataset):
@@ -268,6 +301,7 @@ class FolderImagesDataset(_DomainNames, SplitDataset):
         channels: int,
         train: bool,
         seed: int,
+        names: Sequence[str] | None = None,
     ) -> None:
         if kind not in ("classes", "domains"):
             raise ValueError(f"kind must be 'classes' or 'domains', got {kind!r}")
@@ -278,8 +312,22 @@ class FolderImagesDataset(_DomainNames, SplitDataset):
         )
         self.reader = _FolderReader(image_size, channels, train, seed)
         self.index_sizes = (len(self.paths),)
+        self.names = _names(names, self.paths)
         # classes: one domain (the folder); domains: one name per domain index
         self.domain_names = tuple(domain_names)
+
+    def _keep(self, domain: int | str) -> list[int]:
+        """Positions of the items of `domain` (all of them for kind "classes")."""
+        d = self._domain_index(domain)
+        if self.kind == "classes":
+            return list(range(len(self.paths)))
+        return [i for i, t in enumerate(self.targets.tolist()) if t == d]
+
+    def file_names(self, domain: int | str = 0) -> list[str]:
+        return [self.names[i] for i in self._keep(domain)]
+
+    def file_paths(self, domain: int | str = 0) -> list[str]:
+        return [self.paths[i] for i in self._keep(domain)]
 
     def __getitem__(self, index: SampleIndex | int) -> dict[str, torch.Tensor]:
         counter, (i, *_) = _indices(self, index)
@@ -330,6 +378,15 @@ class FolderAttributesDataset(_DomainNames, SplitDataset):
         return self.reader.read_all(self.paths), torch.full(
             (len(self.paths),), -1, dtype=torch.int64
         )
+
+
+def _names(names: Sequence[str] | None, paths: Sequence[str]) -> list[str]:
+    """File name keys of `paths`: as given, else each file's base name without extension."""
+    if names is None:
+        return [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    if len(names) != len(paths):
+        raise ValueError(f"{len(names)} file names for {len(paths)} files")
+    return list(names)
 
 
 def info(name: str, channels: int, classes: Sequence[str] = ()) -> DomainInfo:

@@ -18,6 +18,7 @@ import pathlib
 
 import numpy as np
 
+from .attribute_tables import FILE_COLUMNS, read_partition, read_table
 from .datasets import (
     FolderAttributesDataset,
     FolderImagesDataset,
@@ -26,8 +27,20 @@ from .datasets import (
     info,
 )
 from .embedded.common import stratified_split
-from .imageio import image_size_of, is_image_file
-from .types import TaskData
+from .folder_labels import (
+    LABELS_CSV,
+    check_table_files,
+    class_names,
+    csv_labels,
+    file_key,
+    images_in,
+    label_indices,
+    read_labels_csv,
+    side_files,
+    subdirs,
+)
+from .imageio import image_size_of
+from .types import DomainInfo, TaskData
 
 LAYOUTS = ("aligned", "unaligned", "classes", "domains", "attributes")
 LAYOUT_HELP = (
@@ -40,26 +53,9 @@ LAYOUT_HELP = (
 CELEBA_TABLE = "list_attr_celeba.txt"
 CELEBA_PARTITION = "list_eval_partition.txt"
 HOLDOUT_FRACTION = 0.1  # test share when a folder has no split of its own
-FILE_COLUMNS = ("file", "filename", "file_name", "image", "image_id", "img", "path", "name", "id")
 
 
-def _images_in(folder: pathlib.Path, recursive: bool = False) -> list[str]:
-    """Sorted image files in `folder` (recursively if asked); hidden files and dirs skipped."""
-    if not folder.is_dir():
-        return []
-    if not recursive:
-        return sorted(str(p) for p in folder.iterdir() if p.is_file() and is_image_file(p))
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(os.path.join(dirpath, f) for f in sorted(filenames) if is_image_file(f))
-    return out
-
-
-def _subdirs(folder: pathlib.Path) -> list[pathlib.Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+_images_in, _subdirs = images_in, subdirs
 
 
 def _no_images(root: pathlib.Path, why: str = "no images found") -> ValueError:
@@ -183,33 +179,69 @@ def _aligned(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -> T
         "paired",
         (info("A", c), info("B", c)),
         size,
-        FolderPairedDataset(train, size, c, True, seed),
-        FolderPairedDataset(test, size, c, False, seed),
+        FolderPairedDataset(
+            train, size, c, True, seed, [file_key(p, root / "train") for p in train]
+        ),
+        FolderPairedDataset(test, size, c, False, seed, [file_key(p, test_dir) for p in test]),
         f"aligned (pix2pix) folder {root}: {len(train)} train / {len(test)} test pairs; {note}",
     )
 
 
 def _unaligned(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -> TaskData:
-    tr_a, tr_b = _images_in(root / "trainA"), _images_in(root / "trainB")
-    for d, files in (("trainA", tr_a), ("trainB", tr_b)):
-        if not files:
+    sides = {d: side_files(root / d) for d in ("trainA", "trainB", "testA", "testB")}
+    for d in ("trainA", "trainB"):
+        if not sides[d][0]:
             raise _no_images(root / d, f"unaligned layout: no images in {d}/")
-    te_a, te_b = _images_in(root / "testA"), _images_in(root / "testB")
+    te_a, te_b = sides["testA"][0], sides["testB"][0]
     if te_a and te_b:
         note = f"{len(te_a)}/{len(te_b)} test images"
     else:
         missing = [d for d, f in (("testA", te_a), ("testB", te_b)) if not f]
         note = f"no test split ({' and '.join(missing)} missing or empty)"
-        te_a, te_b = [], []
-    _check_headers(tr_a + tr_b + te_a + te_b)
+        sides["testA"] = sides["testB"] = ([], [], [])
+    every = [p for paths, _, _ in sides.values() for p in paths]
+    _check_headers(every)
+    table = read_labels_csv(root)
+    if table is not None:
+        from_folders = [d for d, (_, _, lab) in sides.items() if any(x is not None for x in lab)]
+        if from_folders:
+            raise ValueError(
+                f"folder {root}: labels come from {LABELS_CSV} or from class sub-folders "
+                f"(found in {', '.join(from_folders)}), not both"
+            )
+        check_table_files(root, table, every)
+        sides = {d: (p, k, csv_labels(root, table, p)) for d, (p, k, _) in sides.items()}
+    names = class_names(x for _, _, lab in sides.values() for x in lab)
+    labels = {d: label_indices(lab, names) for d, (_, _, lab) in sides.items()}
+
+    def domain(name: str) -> DomainInfo:
+        labelled = any(v >= 0 for d in (f"train{name}", f"test{name}") for v in labels[d])
+        return info(name, c, names if labelled else ())
+
+    def split(a: str, b: str, train: bool) -> FolderUnpairedDataset:
+        return FolderUnpairedDataset(
+            sides[a][0],
+            sides[b][0],
+            size,
+            c,
+            train,
+            seed,
+            labels=(labels[a], labels[b]),
+            names=(sides[a][1], sides[b][1]),
+        )
+
+    if names:
+        source = LABELS_CSV if table is not None else "class sub-folders"
+        note += f"; {len(names)} classes from {source}"
+    n_a, n_b = len(sides["trainA"][0]), len(sides["trainB"][0])
     return TaskData(
         root.name,
         "unpaired",
-        (info("A", c), info("B", c)),
+        (domain("A"), domain("B")),
         size,
-        FolderUnpairedDataset(tr_a, tr_b, size, c, True, seed),
-        FolderUnpairedDataset(te_a, te_b, size, c, False, seed),
-        f"unaligned (CycleGAN) folder {root}: {len(tr_a)}/{len(tr_b)} train images; {note}",
+        split("trainA", "trainB", True),
+        split("testA", "testB", False),
+        f"unaligned (CycleGAN) folder {root}: {n_a}/{n_b} train images; {note}",
     )
 
 
@@ -217,11 +249,45 @@ def _class_files(folder: pathlib.Path) -> dict[str, list[str]]:
     return {d.name: f for d in _subdirs(folder) if (f := _images_in(d, recursive=True))}
 
 
+def _keyed(files: dict[str, list[str]], folder: pathlib.Path) -> dict[str, str]:
+    """{path: key} of class/domain folders' files, the key relative to its class folder."""
+    return {p: file_key(p, folder / n) for n, ps in files.items() for p in ps}
+
+
+def _holdout(
+    names: list[str], files: dict[str, list[str]], keys: dict[str, str], kind: str, seed: int
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Seeded 90/10 split of the flat file list: by file name for a domains folder whose
+    domains mostly share file names (so each picture is in the same split in every domain and
+    has its ground truth there), else stratified per folder."""
+    paths = [p for n in names for p in files[n]]
+    targets = np.array([i for i, n in enumerate(names) for _ in files[n]])
+    stems = [keys[p] for p in paths]
+    counts: dict[str, int] = {}
+    for k in stems:
+        counts[k] = counts.get(k, 0) + 1
+    if (
+        kind == "domains"
+        and len(counts) >= 2
+        and sum(v > 1 for v in counts.values()) * 2 >= len(counts)
+    ):
+        order = sorted(counts)
+        rng = np.random.default_rng(seed)
+        n_test = min(max(1, round(len(order) * HOLDOUT_FRACTION)), len(order) - 1)
+        test_names = {order[i] for i in rng.permutation(len(order))[:n_test]}
+        is_test = np.array([k in test_names for k in stems], dtype=bool)
+        te, tr = np.flatnonzero(is_test), np.flatnonzero(~is_test)
+        return tr, te, f"seeded 90/10 split by file name (seed {seed}), the same in every domain"
+    tr, te = stratified_split(targets, HOLDOUT_FRACTION, seed)
+    return tr, te, f"seeded 90/10 split per folder (seed {seed})"
+
+
 def _classes(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -> TaskData:
     kind = "classes" if layout == "classes" else "domains"
     train_dir = root / "train"
     if train_dir.is_dir() and _class_files(train_dir):
         train_files, test_files = _class_files(train_dir), _class_files(root / "test")
+        keys = {**_keyed(train_files, train_dir), **_keyed(test_files, root / "test")}
         names = sorted(set(train_files) | set(test_files))
         note = f"train/ and test/ folders ({len(names)} {kind})"
 
@@ -235,12 +301,12 @@ def _classes(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -> T
         if not files:
             raise _no_images(root, f"{kind} layout: no sub-folders with images")
         names = sorted(files)
+        keys = _keyed(files, root)
         paths = [p for n in names for p in files[n]]
         targets = np.array([i for i, n in enumerate(names) for _ in files[n]])
-        tr, te = stratified_split(targets, HOLDOUT_FRACTION, seed)
+        tr, te, note = _holdout(names, files, keys, kind, seed)
         tr_p, tr_t = [paths[i] for i in tr], targets[tr].tolist()
         te_p, te_t = [paths[i] for i in te], targets[te].tolist()
-        note = f"seeded 90/10 split per folder (seed {seed})"
     _check_headers(tr_p + te_p)
     if kind == "classes":
         domains = (info(root.name, c, names),)
@@ -248,60 +314,21 @@ def _classes(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -> T
     else:
         domains = tuple(info(n, c) for n in names)
         dnames = tuple(names)
+
+    def split(paths: list[str], targets: list[int], train: bool) -> FolderImagesDataset:
+        names = [keys[p] for p in paths]
+        return FolderImagesDataset(paths, targets, kind, dnames, size, c, train, seed, names)
+
     return TaskData(
         root.name,
         kind,
         domains,
         size,
-        FolderImagesDataset(tr_p, tr_t, kind, dnames, size, c, True, seed),
-        FolderImagesDataset(te_p, te_t, kind, dnames, size, c, False, seed),
+        split(tr_p, tr_t, True),
+        split(te_p, te_t, False),
         f"{kind} folder {root}: {len(names)} {kind}, {len(tr_p)} train / {len(te_p)} test "
         f"images; {note}",
     )
-
-
-def _read_table(table: pathlib.Path) -> tuple[list[str], list[str], np.ndarray]:
-    """(attribute names, file names, 0/1 values) of a CelebA .txt or a CSV table."""
-    try:
-        return _parse_table(table)
-    except (UnicodeDecodeError, csv.Error) as e:  # found by tests/test_fuzz_loaders.py
-        raise ValueError(f"attribute table {table} is not a UTF-8 text table: {e}") from None
-
-
-def _parse_table(table: pathlib.Path) -> tuple[list[str], list[str], np.ndarray]:
-    rows: list[list[str]]
-    if table.suffix.lower() == ".csv":
-        with open(table, newline="") as f:
-            rows = [r for r in csv.reader(f) if r and any(x.strip() for x in r)]
-        if not rows:
-            raise ValueError(f"attribute table {table} is empty")
-        names = [x.strip() for x in rows[0][1:]]
-        body = rows[1:]
-    else:
-        lines = [ln.split() for ln in table.read_text().splitlines() if ln.strip()]
-        if len(lines) < 2:
-            raise ValueError(f"attribute table {table} needs a count line and a names line")
-        names, body = lines[1], lines[2:]
-        if body and len(body[0]) == len(names) and names[0].lower() in FILE_COLUMNS:
-            names = names[1:]  # a names line that starts with a file-column header
-    if not names:  # found by tests/test_fuzz_loaders.py
-        raise ValueError(f"attribute table {table} names no attributes after its file column")
-    files, values = [], []
-    for k, r in enumerate(body):
-        r = [x.strip() for x in r]
-        if len(r) != len(names) + 1:
-            raise ValueError(
-                f"attribute table {table}, data row {k + 1}: expected a file name and "
-                f"{len(names)} values, got {len(r)} fields"
-            )
-        try:
-            values.append([float(x) > 0 for x in r[1:]])
-        except ValueError as e:
-            raise ValueError(f"attribute table {table}, data row {k + 1}: {e}") from None
-        files.append(r[0])
-    if not files:
-        raise ValueError(f"attribute table {table} lists no images")
-    return names, files, np.asarray(values, dtype=np.float32).reshape(len(files), len(names))
 
 
 def _attributes(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -> TaskData:
@@ -310,7 +337,7 @@ def _attributes(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -
         raise ValueError(
             f"attributes layout: no {CELEBA_TABLE} or *.csv table in {root}; {LAYOUT_HELP}"
         )
-    names, files, values = _read_table(table)
+    names, files, values = read_table(table)
     all_images = _images_in(root, recursive=True)
     if not all_images:
         raise _no_images(root)
@@ -332,7 +359,7 @@ def _attributes(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -
     _check_headers(paths)
     part = table.parent / CELEBA_PARTITION
     if part.is_file():
-        split = _read_partition(part)
+        split = read_partition(part)
         is_test = np.array([split.get(os.path.basename(f), 0) == 2 for f in files])
         note = f"split from {CELEBA_PARTITION} (train+val / test)"
     else:
@@ -355,23 +382,3 @@ def _attributes(root: pathlib.Path, size: int, c: int, seed: int, layout: str) -
         f"{len(te)} test images; {note}",
         attribute_names=tuple(names),
     )
-
-
-def _read_partition(part: pathlib.Path) -> dict[str, int]:
-    """{file name: 0 train, 1 val, 2 test} of a CelebA list_eval_partition.txt."""
-    try:
-        lines = part.read_text().splitlines()
-    except UnicodeDecodeError as e:  # found by tests/test_fuzz_loaders.py
-        raise ValueError(f"partition file {part} is not UTF-8 text: {e}") from None
-    split = {}
-    for number, ln in enumerate(lines, 1):
-        bits = ln.split()
-        if len(bits) != 2:
-            continue
-        try:
-            split[os.path.basename(bits[0])] = int(bits[1])
-        except ValueError:
-            raise ValueError(
-                f"partition file {part}, line {number}: expected FILE and 0, 1 or 2, got {ln!r}"
-            ) from None
-    return split

@@ -60,6 +60,21 @@ class SplitDataset(Dataset):
         """
         raise NotImplementedError  # pragma: no cover
 
+    def file_names(self, domain: int | str) -> list[str] | None:
+        """The file name key of each image of `domain`, in the order of :meth:`domain_tensors`,
+        or None for data without files (in-memory tensors).
+
+        The key is the file's path relative to its domain's folder, without extension and with
+        ``/`` separators, and without the class folder when labels come from class folders
+        (``testA/cat/x.png`` -> ``x``): the same picture in testA/ and testB/, or in every
+        domain folder, has the same key, so evaluation can match it with its ground truth.
+        """
+        return None
+
+    def file_paths(self, domain: int | str) -> list[str] | None:
+        """The files of `domain` in the order of :meth:`domain_tensors` (None without files)."""
+        return None
+
 
 @dataclass
 class TaskData:

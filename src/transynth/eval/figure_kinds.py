@@ -17,6 +17,7 @@ from transynth.eval import generation
 from transynth.eval.disentanglement import traversal_grid
 from transynth.eval.figures import save_figure, tsne_figure
 from transynth.eval.generator_protocols import code_accuracy
+from transynth.eval.gt_figure import ground_truth_grid
 from transynth.eval.multidomain import translation_grid
 from transynth.models.base import columns_grid
 from transynth.nn.inference import evaluating, run_batched
@@ -220,7 +221,10 @@ FIGURE_KINDS: dict[str, Callable[[Any, Any, Path], None]] = {
 
 
 def write_figures(model: Any, task: Any, folder: Path | str) -> None:
-    """Write every figure kind in ``model.figures`` for `task` into `folder`.
+    """Write every figure kind in ``model.figures`` for `task` into `folder`, and for any
+    translator on a task with ground truth (pairs, or test files of the same name in both
+    domains) ``ground_truth.png``: rows of input | translation | ground truth
+    (:mod:`transynth.eval.gt_figure`).
 
     Raises:
         ValueError: a kind in ``model.figures`` that is not in :data:`FIGURE_KINDS`.
@@ -233,3 +237,9 @@ def write_figures(model: Any, task: Any, folder: Path | str) -> None:
         )
     for kind in model.figures:
         FIGURE_KINDS[kind](model, task, Path(folder))
+    caps = getattr(model, "capabilities", None)
+    if caps is not None and caps.translates:
+        drawn = ground_truth_grid(model, task)
+        if drawn is not None:
+            grid, nrow, caption = drawn
+            save_figure(folder, "ground_truth", grid, caption, nrow)

@@ -17,7 +17,15 @@ Domains (:func:`evaluate_domains`), for every ordered pair (source s, target t),
   ``class_accuracy_baseline`` (the evaluator of t on the untranslated source images: what doing
   nothing scores);
   ``domain_classifier/test_accuracy`` (on the real test split) and
-  ``evaluator/{t}_test_accuracy``.
+  ``evaluator/{t}_test_accuracy``;
+- ground truth by file name (:mod:`transynth.eval.ground_truth`), where test pictures of s and
+  t share file names (a domains folder drawn picture by picture): ``{s}->{t}/gt_psnr``,
+  ``gt_ssim``, ``gt_l1``, their ``_identity`` baselines (the input unchanged) and ``gt_matched``,
+  and their means over the pairs that have any (``gt_psnr``, ``gt_psnr_identity``, ...,
+  ``gt_pairs``);
+- ``{s}->{t}/checkerboard`` (:mod:`transynth.eval.checkerboard`) and its mean over pairs
+  ``checkerboard``, next to ``checkerboard_real``, the mean over domains of their real test
+  images.
 
 Attributes (:func:`evaluate_attributes`): each test image is translated with every single
 attribute edit that changes its label (each value of a one-hot group such as ``colour=red``, each
@@ -30,7 +38,8 @@ truth (``task.test.render`` and ``task.test.source_index``, as ``digit-attribute
 per edit as ``{edit}/...``.
 
 The domain and attribute classifiers of embedded tasks are cached in ``cache_dir()/evaluators``
-(like the digit evaluators); those of folder tasks are trained on each call.
+(like the digit evaluators), and so are the domain classifiers of folders (keyed by the
+fingerprint of their files); attribute classifiers of folders are trained on each call.
 """
 
 from __future__ import annotations
@@ -45,6 +54,9 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from transynth.eval import classifier as C
+from transynth.eval.checkerboard import checkerboard_share
+from transynth.eval.folder_classifier import task_fingerprint
+from transynth.eval.ground_truth import ground_truth_scores, name_matches
 from transynth.eval.metrics import classification_accuracy, hungarian_accuracy, l1, psnr
 from transynth.models.base import columns_grid
 from transynth.models.stargan_labels import attribute_edits
@@ -95,7 +107,10 @@ def task_classifier(task: Any, kind: str, seed: int = 0) -> tuple[C.DomainClassi
     """A classifier of a task's domains (kind "domains") or attributes ("attributes"), trained on
     the real training images, and its accuracy on the real test images (per attribute, mean).
 
-    Cached in ``cache_dir()/evaluators`` for embedded tasks; trained afresh for folders.
+    Cached in ``cache_dir()/evaluators``: for embedded tasks by name; for other domains tasks
+    (folders) by the fingerprint of their files
+    (:func:`transynth.eval.folder_classifier.task_fingerprint`); attribute classifiers of
+    folders are trained afresh.
     """
     from transynth.data.tasks import task_names
 
@@ -110,9 +125,13 @@ def task_classifier(task: Any, kind: str, seed: int = 0) -> tuple[C.DomainClassi
         y = torch.stack([it["attrs"] for it in items]).float()
         n_out = y.shape[1]
     stem = f"stargan-{task.name}-{kind}-{task.image_size}px-{channels}c-v{TASK_CLASSIFIER_VERSION}"
+    cacheable = task.name in task_names()
+    if not cacheable and kind == "domains":  # a folder: cached by what it is trained on
+        purpose = f"stargan-domains-v{TASK_CLASSIFIER_VERSION}-{seed}-{sorted(C.TRAINING.items())}"
+        stem += "-" + task_fingerprint(task, tuple(range(len(task.domains))), purpose)
+        cacheable = True
     root = C.cache_dir() / "evaluators"
     weights, info_path = root / f"{stem}.safetensors", root / f"{stem}.json"
-    cacheable = task.name in task_names()
     model = C.DomainClassifier(channels, n_out)
     if cacheable and weights.is_file() and info_path.is_file():
         model.load_state_dict(load_file(str(weights)))
@@ -166,11 +185,17 @@ def evaluate_domains(
     classifier, acc = task_classifier(task, "domains", seed)
     out: dict[str, float] = {"domain_classifier/test_accuracy": acc}
     dom, cls, base, relabelled = [], [], [], []
+    test = [task.test.domain_tensors(k) for k in range(len(names))]
+    listing = getattr(task.test, "file_names", None)
+    file_names = [listing(k) if listing is not None else None for k in range(len(names))]
+    gts: dict[str, list[float]] = {}
+    boards = []
     for s, s_name in enumerate(names):
-        x, labels = task.test.domain_tensors(s)
+        x, labels = test[s]
         x, labels = x[:max_images].float(), labels[:max_images]
         if not len(x):
             continue
+        s_files = file_names[s][: len(x)] if file_names[s] else None
         for t, t_name in enumerate(names):
             if t == s:
                 continue
@@ -179,6 +204,13 @@ def evaluate_domains(
             d_acc = float((classifier.logits(y).argmax(1) == t).float().mean())
             out[f"{s_name}->{t_name}/domain_accuracy"] = d_acc
             dom.append(d_acc)
+            boards.append(checkerboard_share(y))
+            out[f"{s_name}->{t_name}/checkerboard"] = boards[-1]
+            i, j = name_matches(s_files, file_names[t])
+            if i:
+                for k, v in ground_truth_scores(y[i], x[i], test[t][0][j].float()).items():
+                    out[f"{s_name}->{t_name}/{k}"] = v
+                    gts.setdefault(k, []).append(v)
             keep = labels >= 0
             if t_name in EMBEDDED_DOMAINS and keep.any():
                 ev = get_evaluator(t_name, task.image_size, DOMAINS[t_name].channels, seed=seed)
@@ -194,6 +226,13 @@ def evaluate_domains(
                 base.append(b_acc)
                 relabelled.append(r_acc)
     out["domain_accuracy"] = sum(dom) / len(dom)
+    out["checkerboard"] = sum(boards) / len(boards)
+    real = [checkerboard_share(x[:max_images].float()) for x, _ in test if len(x)]
+    out["checkerboard_real"] = sum(real) / len(real)
+    for k, v in gts.items():
+        out["gt_pairs" if k == "gt_matched" else k] = (
+            float(len(v)) if k == "gt_matched" else sum(v) / len(v)
+        )
     if cls:
         out["class_accuracy"] = sum(cls) / len(cls)
         out["class_accuracy_baseline"] = sum(base) / len(base)

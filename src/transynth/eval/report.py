@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from transynth.eval.metric_baselines import baseline_keys
 from transynth.eval.selection import selection_note
 from transynth.eval.uncertainty import accuracy_interval
 from transynth.fileio import atomic_write_text
@@ -183,6 +184,40 @@ def _format_value(v: Any) -> str:
     return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3e}"
 
 
+def _metrics_table(values: dict[str, Any]) -> str:
+    """The metric table: each metric with its baseline beside it (see
+    :mod:`transynth.eval.metric_baselines`; a baseline shown there gets no row of its own)."""
+    esc = html.escape
+    base = baseline_keys(values)
+    shown = set(base.values())
+
+    def baseline_cell(k: str) -> str:
+        if k not in base:
+            return '<td class="num"></td><td></td>'
+        b = base[k]
+        return (
+            f'<td class="num">{_format_value(values[b])}</td><td>{esc(b.rpartition("/")[2])}</td>'
+        )
+
+    rows = "".join(
+        f'<tr><td>{esc(str(k))}</td><td class="num">{_format_value(values[k])}</td>'
+        f"{baseline_cell(k)}"
+        f'<td class="num">{_interval_text(k, values)}</td></tr>'
+        for k in sorted(values)
+        if k not in shown
+    )
+    return (
+        "<p>Baseline: what doing nothing scores on the same images (the untranslated source "
+        "for FID, KID, realism and class accuracy; the input unchanged against the ground "
+        "truth for PSNR, SSIM and L1) or what real target images score (checkerboard, FCN "
+        "score). 95% interval: the Wilson interval of an accuracy over its number of test "
+        "images (the test set's sampling error; another training seed can land further "
+        "away).</p>"
+        "<table><tr><th>metric</th><th>value</th><th>baseline</th><th>baseline metric</th>"
+        f"<th>95% interval</th></tr>{rows}</table>"
+    )
+
+
 def _write_atomic(path: pathlib.Path, text: str) -> None:
     atomic_write_text(path, text)
 
@@ -223,20 +258,8 @@ def write_report(run_dir: pathlib.Path | str) -> pathlib.Path:
     if metrics is not None:
         step, values = metrics
         caption = f" (step {esc(str(step))})" if step is not None else ""
-        rows = "".join(
-            f'<tr><td>{esc(str(k))}</td><td class="num">{_format_value(values[k])}</td>'
-            f'<td class="num">{_interval_text(k, values)}</td></tr>'
-            for k in sorted(values)
-        )
         parts.append(f"<h2>Metrics{caption}</h2>")
-        parts.append(
-            "<p>95% interval: the Wilson interval of an accuracy over its number of test "
-            "images (the test set's sampling error; another training seed can land further "
-            "away).</p>"
-        )
-        parts.append(
-            f"<table><tr><th>metric</th><th>value</th><th>95% interval</th></tr>{rows}</table>"
-        )
+        parts.append(_metrics_table(values))
 
     records = _read_log(run_dir)
     groups = _group_series(records)

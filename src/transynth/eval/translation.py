@@ -18,6 +18,18 @@ which target class a source class should become; a translator that keeps the cla
 swaps some (a 4 drawn as a 9 and a 9 as a 4) scores far higher here than in
 ``translation_accuracy``, one that loses the class does not.
 
+Paired tasks also get the identity baseline ``l1_identity``, ``psnr_identity``,
+``ssim_identity`` (the input unchanged, converted to B's channels).
+
+Every direction (paired: ``AtoB/``) also gets the label-free metrics of
+:mod:`transynth.eval.folder_metrics`: where the target domain has no embedded evaluator (any user
+folder), a domain classifier and (with labels) a class classifier trained on the task's own
+training images give ``{dir}/realism``, ``{dir}/fid``, ``{dir}/kid``, ``{dir}/translation_accuracy``
+with their baselines and ``domain_classifier/test_accuracy`` / ``domain_classifier/weak``; test
+files with the same name in both domains give ``{dir}/gt_psnr``, ``{dir}/gt_ssim``,
+``{dir}/gt_l1``, their ``_identity`` baselines and ``{dir}/gt_matched``; and ``{dir}/checkerboard``
+/ ``{dir}/checkerboard_real`` measure checkerboard texture (:mod:`transynth.eval.checkerboard`).
+
 With local Inception weights (``inception_weights=FILE`` or $TRANSYNTH_INCEPTION_WEIGHTS; see
 :mod:`transynth.eval.inception`) every direction, and paired tasks, also get ``inception_fid`` and
 ``inception_kid`` between translated and real target images, also on folders with no evaluator.
@@ -33,7 +45,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from transynth.eval.classifier import EMBEDDED_DOMAINS, DomainClassifier, get_evaluator
+from transynth.eval.classifier import (
+    EMBEDDED_DOMAINS,
+    DomainClassifier,
+    get_evaluator,
+    resize_images,
+    to_channels,
+)
+from transynth.eval.folder_metrics import Judges, direction_metrics
 from transynth.eval.inception import inception_features, inception_from_env_or
 from transynth.eval.metrics import (
     classification_accuracy,
@@ -130,6 +149,7 @@ def evaluate_translation(
     results: dict[str, float] = {}
     evaluators: dict[str, DomainClassifier] = {}
     inception = inception_from_env_or(inception_weights)
+    judges = Judges(task)
 
     def evaluator(name: str, channels: int) -> DomainClassifier:
         if (name, channels) not in evaluators:
@@ -140,7 +160,7 @@ def evaluate_translation(
 
     if task.kind == "paired":
         fake, real = _evaluate_paired(
-            model, task, results, evaluator, max_images, batch_size, evaluator_domain
+            model, task, results, evaluator, max_images, batch_size, evaluator_domain, judges
         )
         if inception is not None:
             results.update(_inception_scores(inception, fake, real, ""))
@@ -161,9 +181,9 @@ def evaluate_translation(
                 max_images,
                 batch_size,
                 evaluator_domain,
-                need_images=inception is not None,
+                judges,
             )
-            if inception is not None and translated is not None:
+            if inception is not None:
                 results.update(_inception_scores(inception, *translated, f"{direction}/"))
     else:
         raise ValueError(f"evaluate_translation needs a paired or unpaired task, got {task.kind!r}")
@@ -178,6 +198,7 @@ def _evaluate_paired(
     max_images: int | None,
     batch_size: int,
     evaluator_domain: Mapping[str, str | None] | None,
+    judges: Judges,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     xa, ya = _limit(*task.test.domain_tensors(0), max_images)
     xb, yb = _limit(*task.test.domain_tensors(1), max_images)
@@ -193,8 +214,16 @@ def _evaluate_paired(
     results["l1"] = _batched_mean(l1, fake, xb, batch_size)
     results["psnr"] = _batched_mean(psnr, fake, xb, batch_size)
     results["ssim"] = _batched_mean(ssim, fake, xb, batch_size)
+    ident = resize_images(to_channels(xa.float(), xb.shape[1]), xb.shape[-1])
+    results["l1_identity"] = _batched_mean(l1, ident, xb, batch_size)
+    results["psnr_identity"] = _batched_mean(psnr, ident, xb, batch_size)
+    results["ssim_identity"] = _batched_mean(ssim, ident, xb, batch_size)
     dom_b = task.domains[1]
     name = evaluator_domain_for(dom_b.name, evaluator_domain)
+    own, shared = direction_metrics(
+        task, judges if name is None else None, 0, 1, xa, ya, fake, xb, names=False
+    )
+    results.update({f"AtoB/{k}": v for k, v in own.items()} | shared)
     labels = yb if bool((yb >= 0).any()) else ya
     if name is None or not bool((labels >= 0).any()):
         return fake, xb
@@ -216,20 +245,26 @@ def _evaluate_unpaired_direction(
     max_images: int | None,
     batch_size: int,
     evaluator_domain: Mapping[str, str | None] | None,
-    need_images: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Evaluator-space scores of one direction; returns (translated, real target) images."""
+    judges: Judges,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores of one direction: the target's evaluator where it has one, else the task's own
+    judges (:mod:`transynth.eval.folder_metrics`), and the ground truth by name and checkerboard
+    measure either way. Returns (translated, real target) images."""
     tgt_info = task.domains[tgt]
     name = evaluator_domain_for(tgt_info.name, evaluator_domain)
-    if name is None and not need_images:
-        return None  # no evaluator for the target domain and no Inception: nothing to judge
     xs, ys = _limit(*task.test.domain_tensors(src), max_images)
     xt, _ = _limit(*task.test.domain_tensors(tgt), max_images)
+    if len(xs) == 0:
+        return xs, xt
     fake = translate_in_batches(model, xs, direction, batch_size, _model_device(model))
+    results[f"{direction}/num_images"] = float(len(xs))
+    own, shared = direction_metrics(
+        task, judges if name is None else None, src, tgt, xs, ys, fake, xt
+    )
+    results.update({f"{direction}/{k}": v for k, v in own.items()} | shared)
     if name is None:
         return fake, xt
     ev = evaluator(name, tgt_info.channels)
-    results[f"{direction}/num_images"] = float(len(xs))
     if _labels_usable(ys, ev):
         fake_logits = ev.logits(fake, batch_size)
         results[f"{direction}/translation_accuracy"] = classification_accuracy(fake_logits, ys)
