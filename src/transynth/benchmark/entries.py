@@ -4,7 +4,8 @@ An entry trains one method on one task at one preset with some overrides, and na
 metrics its table shows (``headline``). Entries belong to suites: ``quick`` (pix2pix and the
 unpaired translators on their first tasks; about 30 minutes on a 2-core CPU), ``unpaired``,
 ``adaptation`` (UNIT, DTN, CDRD, E-CDRD), ``disentangle`` (InfoGAN, AC-GAN), ``multidomain``
-(StarGAN), ``extra``, and ``full`` (the paper presets, for GPUs).
+(StarGAN), ``real`` (the real-image tasks: icon artwork and photo crops at 64 px, each method's
+CPU preset sized to the data), ``extra``, and ``full`` (the paper presets, for GPUs).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from transynth.config import ConfigError, config_dir, read_yaml
 from transynth.eval.uncertainty import seed_of
 from transynth.registry import list_models
 
-SUITES = ("quick", "unpaired", "adaptation", "disentangle", "multidomain", "full", "extra")
+SUITES = ("quick", "unpaired", "adaptation", "disentangle", "multidomain", "real", "full", "extra")
 ENTRIES_FILE = "benchmarks.yaml"
 
 
