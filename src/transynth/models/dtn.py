@@ -61,6 +61,7 @@ import torch
 import torch.nn.functional as F
 
 from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
+from transynth.models.adaptation_data import check_labelled_source, without_target_labels
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
 from transynth.models.registration import register_model
 from transynth.nn import init_weights
@@ -154,6 +155,10 @@ class DTN(Method):
         init_weights(self.D, "normal", c.init_gain)
         self._cache: dict[str, torch.Tensor] | None = None
 
+    @classmethod
+    def check_task(cls, config: DTNConfig, task) -> None:
+        check_labelled_source(cls.name, task, "pre-trains f on the source domain's labels")
+
     # ---- the fixed representation and translation -------------------------------------------
     def encode(self, x: torch.Tensor, domain: int | str = 0) -> torch.Tensor:
         """f(x), the joint representation, for images of either domain: (N, feature_dim)."""
@@ -193,6 +198,7 @@ class DTN(Method):
         return ("f",) if step < self.config.f_pretrain_steps else ("g", "d")
 
     def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        batch = without_target_labels(batch)  # evaluation alone reads the target's labels
         if phase == "f":
             return self.f_step(batch)
         if phase == "g":

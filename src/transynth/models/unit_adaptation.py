@@ -50,9 +50,12 @@ Deliberate departures:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
+from transynth.models.adaptation_data import labelled_source_error, source_train_labelled
 from transynth.models.base import match_channels
 from transynth.nn.augment import geometric_jitter
 from transynth.nn.inference import run_batched
@@ -60,6 +63,19 @@ from transynth.nn.inference import run_batched
 
 class UNITAdaptation:
     """Domain adaptation for :class:`~transynth.models.unit.UNIT` (see the module docstring)."""
+
+    @classmethod
+    def check_task(cls, config: Any, task: Any) -> None:
+        """Without labels anywhere UNIT trains as a translator; with labels on either side
+        (adaptation asked for) its class head needs them on the source's training images."""
+        labelled = any(d.num_classes for d in task.domains[:2])
+        if config.lambda_cls > 0 and labelled and not source_train_labelled(task):
+            raise labelled_source_error(
+                cls.name,
+                task,
+                "trains its class head (domain adaptation) on the source domain's labels",
+                "; or set model.lambda_cls=0 to train UNIT as a translator only",
+            )
 
     def _trunk(self, x: torch.Tensor, domain: int, dropout: bool = True) -> torch.Tensor:
         """Features of the shared trunk's top layer through D_A's or D_B's private layers
