@@ -21,6 +21,7 @@ import transynth
 from transynth.config import ConfigError
 from transynth.data import build_task
 from transynth.models.adaptation_data import without_target_labels
+from transynth.runfolder import RunFolder
 
 METHODS = ("unit", "cdrd", "ecdrd", "dtn")
 CLASSES = ("cross", "disc", "square")
@@ -158,3 +159,24 @@ def test_unit_without_source_labels_trains_as_a_translator_when_asked(tmp_path):
         train("unit", data, tmp_path / "refused", steps=1)
     model = transynth.load(train("unit", data, tmp_path / "run", steps=1, lambda_cls=0.0))
     assert not model.adapts
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_partly_labelled_source_trains_through_batches_without_labels(method, tmp_path):
+    """labels.csv naming 3 of the 60 source images: most batches of 2 hold no labelled source,
+    and their classification terms are 0 (not an error, not NaN); the labelled ones train."""
+    data = write_folder(tmp_path / "shapes", source_labels=False, target_train="flat")
+    for d in ("testA", "testB"):  # labels from labels.csv only: flatten the test folders too
+        for f in list((data / d).rglob("*.png")):
+            f.rename(data / d / f.name)
+        for sub in [p for p in (data / d).iterdir() if p.is_dir()]:
+            sub.rmdir()
+    rows = ["file,label"] + [f"trainA/A_{c}_00.png,{c}" for c in CLASSES]
+    rows += [f"testB/{f.name},{f.name.split('_')[1]}" for f in sorted((data / "testB").iterdir())]
+    (data / "labels.csv").write_text("\n".join(rows) + "\n")
+    run = train(method, data, tmp_path / "run", steps=4)
+    logged = RunFolder(run).log.read_text()
+    assert "NaN" not in logged and "nan" not in logged.lower()
+    model = transynth.load(run)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert TARGET_KEY[method] in transynth.evaluate(run)

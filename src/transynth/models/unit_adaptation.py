@@ -55,6 +55,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from transynth.losses import labelled_cross_entropy
 from transynth.models.adaptation_data import labelled_source_error, source_train_labelled
 from transynth.models.base import match_channels
 from transynth.nn.augment import geometric_jitter
@@ -111,7 +112,7 @@ class UNITAdaptation:
         n = len(self._gan_images(batch)[0])
         losses: dict[str, torch.Tensor] = {}
         y_a = batch.get("label_A")
-        if y_a is not None and bool((y_a >= 0).any()):
+        if y_a is not None:  # a batch of unlabelled sources only (a partly labelled folder): 0
             # Every labelled source of the batch (gan_batch may use fewer); jittered copies
             # get their own pass: D's real/fake term keeps the real sources.
             x_cls = batch["A"]
@@ -122,7 +123,7 @@ class UNITAdaptation:
             else:
                 h_cls = self._trunk(x_cls, 0)
             logits = self.D_shared.cls(h_cls).float()
-            losses["cls"] = c.lambda_cls * F.cross_entropy(logits, y_a, ignore_index=-1)
+            losses["cls"] = c.lambda_cls * labelled_cross_entropy(logits, y_a)
         if c.lambda_feat > 0:
             # Corresponding generated images (decoded from one code into both domains) must
             # give the same top-layer features: x_ab (D_B) vs x_aa (D_A), x_ba (D_A) vs x_bb.
@@ -139,11 +140,12 @@ class UNITAdaptation:
 
     def source_only_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         y_a = batch.get("label_A")
-        if y_a is None or not bool((y_a >= 0).any()):
+        if y_a is None:
             raise ValueError("the source-only baseline needs labelled source images (label_A)")
         x_a = geometric_jitter(batch["A"]) if self.config.source_augment else batch["A"]
-        logits = self.S(x_a).float()
-        return {"cls": F.cross_entropy(logits, y_a, ignore_index=-1)}
+        # 0 on a batch without labelled sources (a partly labelled folder; check_task refuses
+        # a source with none at all)
+        return {"cls": labelled_cross_entropy(self.S(x_a), y_a)}
 
     @property
     def has_source_only_baseline(self) -> bool:
