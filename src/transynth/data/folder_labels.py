@@ -59,7 +59,8 @@ def subdirs(folder: pathlib.Path) -> list[pathlib.Path]:
 def side_files(folder: pathlib.Path) -> tuple[list[str], list[str], list[str | None]]:
     """(paths, keys, class names or None) of one unaligned folder such as trainA/.
 
-    Images directly inside and class sub-folders holding images together are refused.
+    Images directly inside and class sub-folders holding images together are refused. With
+    class folders the files are ordered by key (then path), whatever folder they are in.
     """
     flat = images_in(folder)
     classes = {d.name: f for d in subdirs(folder) if (f := images_in(d, recursive=True))}
@@ -71,13 +72,11 @@ def side_files(folder: pathlib.Path) -> tuple[list[str], list[str], list[str | N
         )
     if not classes:
         return flat, [file_key(p, folder) for p in flat], [None] * len(flat)
-    paths, keys, labels = [], [], []
-    for name in sorted(classes):
-        for p in classes[name]:
-            paths.append(p)
-            keys.append(file_key(p, folder / name))
-            labels.append(name)
-    return paths, keys, labels
+    # Ordered by file key, not by class: the order of a side's images (and so the batches the
+    # trainer draws) must not depend on its labels, which a method may be forbidden to read
+    # (the target's training labels of a domain-adaptation method).
+    items = sorted((file_key(p, folder / name), p, name) for name in classes for p in classes[name])
+    return [p for _, p, _ in items], [k for k, _, _ in items], [n for _, _, n in items]
 
 
 def read_labels_csv(root: pathlib.Path) -> dict[str, str] | None:

@@ -96,6 +96,12 @@ class Method(nn.Module):
         self.run_config: RunConfig | None = None
         self.trained_steps: int | None = None
 
+    @classmethod
+    def check_task(cls, config: Any, task: Any) -> None:
+        """Refuse, before anything is built, a task (a TaskData) this method cannot train on
+        with `config`, naming what is missing (e.g. a domain-adaptation method's source labels);
+        the trainer calls it. Nothing by default."""
+
     # ---- the training protocol -------------------------------------------------------------
     def optimizers(self) -> dict[str, OptimizerSpec]:
         """Phase name -> the optimizer of that phase."""

@@ -102,6 +102,7 @@ from transynth.losses import (
     generator_loss,
     labelled_cross_entropy,
 )
+from transynth.models.adaptation_data import check_labelled_source, without_target_labels
 from transynth.models.base import Method, OptimizerSpec
 from transynth.models.cdrd_inference import CDRDInference
 from transynth.models.registration import register_model
@@ -248,6 +249,10 @@ class CDRD(CDRDInference, Method):
                 copy_init(dst, src_net)
         self._fakes: dict[str, torch.Tensor] | None = None
 
+    @classmethod
+    def check_task(cls, config: CDRDConfig, task) -> None:
+        check_labelled_source(cls.name, task, "learns its attribute from the source's labels")
+
     def _tied_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
         """(target-specific, source-specific) layers that ``tied_init`` starts equal."""
         return [(self.G_T, self.G_S), (self.D_T, self.D_S)]
@@ -298,6 +303,7 @@ class CDRD(CDRDInference, Method):
         return ("g", "d", "src") if self.config.source_only else ("g", "d")
 
     def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        batch = without_target_labels(batch)  # evaluation alone reads the target's labels
         if phase == "g":
             return self.g_step(batch)
         if phase == "d":

@@ -61,6 +61,8 @@ import torch
 import torch.nn.functional as F
 
 from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
+from transynth.losses import labelled_cross_entropy
+from transynth.models.adaptation_data import check_labelled_source, without_target_labels
 from transynth.models.base import Method, OptimizerSpec, columns_grid, match_channels
 from transynth.models.registration import register_model
 from transynth.nn import init_weights
@@ -154,6 +156,10 @@ class DTN(Method):
         init_weights(self.D, "normal", c.init_gain)
         self._cache: dict[str, torch.Tensor] | None = None
 
+    @classmethod
+    def check_task(cls, config: DTNConfig, task) -> None:
+        check_labelled_source(cls.name, task, "pre-trains f on the source domain's labels")
+
     # ---- the fixed representation and translation -------------------------------------------
     def encode(self, x: torch.Tensor, domain: int | str = 0) -> torch.Tensor:
         """f(x), the joint representation, for images of either domain: (N, feature_dim)."""
@@ -196,6 +202,7 @@ class DTN(Method):
         return ("f",) if step < self.config.f_pretrain_steps else ("g", "d")
 
     def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        batch = without_target_labels(batch)  # evaluation alone reads the target's labels
         if phase == "f":
             return self.f_step(batch)
         if phase == "g":
@@ -206,15 +213,16 @@ class DTN(Method):
 
     def f_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         y = batch.get("label_A")
-        if y is None or not bool((y >= 0).any()):
+        if y is None:
             raise ValueError("pre-training f needs labelled source images (label_A)")
         x = batch["A"]
         if self.config.f_augment:
             x = augment_for_f(x)
         if self.config.f_augment_strokes:
             x = vary_strokes(elastic_warp(x))
-        logits = self.f.head(self.f(x)).float()
-        return {"cls": F.cross_entropy(logits, y, ignore_index=-1)}
+        # 0 on a batch without labelled sources (a partly labelled folder; check_task refuses
+        # a source with none at all)
+        return {"cls": labelled_cross_entropy(self.f.head(self.f(x)), y)}
 
     def g_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         c = self.config

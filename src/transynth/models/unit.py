@@ -61,6 +61,7 @@ from torch import nn
 
 from transynth.capabilities import UNPAIRED_BIDIRECTIONAL
 from transynth.losses import GAN_MODES, discriminator_loss, generator_loss
+from transynth.models.adaptation_data import without_target_labels
 from transynth.models.base import Method, OptimizerSpec
 from transynth.models.registration import register_model
 from transynth.models.unit_adaptation import UNITAdaptation
@@ -275,6 +276,7 @@ class UNIT(UNITLatentSpace, UNITAdaptation, Method):
         return ("g", "d", "src") if "S" in self.network_names else ("g", "d")
 
     def step(self, phase: str, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        batch = without_target_labels(batch)  # evaluation alone reads the target's labels
         if phase == "g":
             return self.g_step(batch)
         if phase == "d":

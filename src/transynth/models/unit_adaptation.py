@@ -50,9 +50,13 @@ Deliberate departures:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
+from transynth.losses import labelled_cross_entropy
+from transynth.models.adaptation_data import labelled_source_error, source_train_labelled
 from transynth.models.base import match_channels
 from transynth.nn.augment import geometric_jitter
 from transynth.nn.inference import run_batched
@@ -60,6 +64,19 @@ from transynth.nn.inference import run_batched
 
 class UNITAdaptation:
     """Domain adaptation for :class:`~transynth.models.unit.UNIT` (see the module docstring)."""
+
+    @classmethod
+    def check_task(cls, config: Any, task: Any) -> None:
+        """Without labels anywhere UNIT trains as a translator; with labels on either side
+        (adaptation asked for) its class head needs them on the source's training images."""
+        labelled = any(d.num_classes for d in task.domains[:2])
+        if config.lambda_cls > 0 and labelled and not source_train_labelled(task):
+            raise labelled_source_error(
+                cls.name,
+                task,
+                "trains its class head (domain adaptation) on the source domain's labels",
+                "; or set model.lambda_cls=0 to train UNIT as a translator only",
+            )
 
     def _trunk(self, x: torch.Tensor, domain: int, dropout: bool = True) -> torch.Tensor:
         """Features of the shared trunk's top layer through D_A's or D_B's private layers
@@ -95,7 +112,7 @@ class UNITAdaptation:
         n = len(self._gan_images(batch)[0])
         losses: dict[str, torch.Tensor] = {}
         y_a = batch.get("label_A")
-        if y_a is not None and bool((y_a >= 0).any()):
+        if y_a is not None:  # a batch of unlabelled sources only (a partly labelled folder): 0
             # Every labelled source of the batch (gan_batch may use fewer); jittered copies
             # get their own pass: D's real/fake term keeps the real sources.
             x_cls = batch["A"]
@@ -106,7 +123,7 @@ class UNITAdaptation:
             else:
                 h_cls = self._trunk(x_cls, 0)
             logits = self.D_shared.cls(h_cls).float()
-            losses["cls"] = c.lambda_cls * F.cross_entropy(logits, y_a, ignore_index=-1)
+            losses["cls"] = c.lambda_cls * labelled_cross_entropy(logits, y_a)
         if c.lambda_feat > 0:
             # Corresponding generated images (decoded from one code into both domains) must
             # give the same top-layer features: x_ab (D_B) vs x_aa (D_A), x_ba (D_A) vs x_bb.
@@ -123,11 +140,12 @@ class UNITAdaptation:
 
     def source_only_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         y_a = batch.get("label_A")
-        if y_a is None or not bool((y_a >= 0).any()):
+        if y_a is None:
             raise ValueError("the source-only baseline needs labelled source images (label_A)")
         x_a = geometric_jitter(batch["A"]) if self.config.source_augment else batch["A"]
-        logits = self.S(x_a).float()
-        return {"cls": F.cross_entropy(logits, y_a, ignore_index=-1)}
+        # 0 on a batch without labelled sources (a partly labelled folder; check_task refuses
+        # a source with none at all)
+        return {"cls": labelled_cross_entropy(self.S(x_a), y_a)}
 
     @property
     def has_source_only_baseline(self) -> bool:

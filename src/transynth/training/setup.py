@@ -40,7 +40,9 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def check_task_fits(method: type[Method], task: TaskData) -> None:
+def check_task_fits(method: type[Method], task: TaskData, model_config: Any = None) -> None:
+    """Refuse a task of the wrong kind, or one the method's own ``check_task`` refuses under
+    `model_config` (when given)."""
     needed = method.capabilities.data_kinds
     if task.kind not in needed:
         kinds = " or ".join(needed)
@@ -48,6 +50,11 @@ def check_task_fits(method: type[Method], task: TaskData) -> None:
             f"{method.name} trains on {kinds} data, but {task.name!r} is {task.kind}; "
             f"see `transynth datasets` for {kinds} tasks"
         )
+    if model_config is not None:
+        try:
+            method.check_task(model_config, task)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

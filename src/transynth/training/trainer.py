@@ -71,7 +71,7 @@ class Trainer:
 
         method_cls = get_model_class(config.method)
         self.task = task or task_of(config)
-        check_task_fits(method_cls, self.task)
+        check_task_fits(method_cls, self.task, config.model)
         torch.manual_seed(tc.seed)  # identical initial weights on every process
         self.model: Method = method_cls(config.model, self.task.domains, self.task.image_size)
         self.model.to(self.device)
