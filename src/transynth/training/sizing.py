@@ -15,7 +15,7 @@ side (:func:`transynth.data.native_size`) up to the cap, rounded to a multiple o
 network here halves the side at least 4 times). When the side differs from the preset's, the
 ``follow`` keys are recomputed for it and the batch and steps are chosen to fit a CPU budget
 (default 15 minutes) with the cost model ``seconds_per_step * (side / preset side)^2 *
-(batch / preset batch)``; the preset's steps are never exceeded. Keys the user sets (a config
+(batch / preset batch)``; a run never sees more images (steps x batch) than the preset's. Keys the user sets (a config
 file or overrides: ``--data.image_size``, ``--steps``, ``--train.batch_size``, ``--model.K``)
 always win. A preset without the block (paper, tiny) trains at its own size whatever the data.
 """
@@ -213,7 +213,9 @@ def plan_sizing(
     steps = cfg.train.steps
     if sized and not user("train.steps") and per_step is not None:
         fit = int(budget / per_step) // STEP_MULTIPLE * STEP_MULTIPLE
-        steps = min(s0, max(STEP_MULTIPLE, fit))
+        # a smaller batch takes more steps: the preset's images seen (steps x batch) at most
+        most = s0 * b0 // batch // STEP_MULTIPLE * STEP_MULTIPLE
+        steps = min(most, max(STEP_MULTIPLE, fit))
     for key in rule.step_keys if sized and steps != s0 else ():
         if not user(f"model.{key}"):
             model[key] = max(1, round(getattr(base.model, key) * steps / s0))
