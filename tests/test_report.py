@@ -120,3 +120,12 @@ def test_rewrite_replaces_report(tmp_path: Path) -> None:
     write_report(run)
     (run / "metrics.json").unlink()
     assert "AtoB/fid" not in write_report(run).read_text()
+
+
+def test_the_sizing_decision_is_shown(tmp_path: Path) -> None:
+    from transynth.runfolder import RunFolder
+
+    line = "image size 64 px (sized to data; data 64 px, cap 128), batch 4, 3500 steps"
+    RunFolder(tmp_path).write_sizing({"image_size": 64, "line": line})
+    text = write_report(tmp_path).read_text()
+    assert f"Sizing: {line}" in text

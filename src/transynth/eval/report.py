@@ -254,6 +254,11 @@ def write_report(run_dir: pathlib.Path | str) -> pathlib.Path:
     if note is not None:
         parts.append(f'<p class="warning"><strong>{esc(note)}</strong></p>')
 
+    sizing = RunFolder(run_dir).read_sizing()
+    if sizing is not None and sizing.get("line"):
+        # what the program decided for the user (image size, batch, steps, precision, time)
+        parts.append(f'<p class="meta">Sizing: {esc(str(sizing["line"]))}</p>')
+
     metrics = _read_metrics(run_dir)
     if metrics is not None:
         step, values = metrics
