@@ -15,9 +15,10 @@ side (:func:`transynth.data.native_size`) up to the cap, rounded to a multiple o
 network here halves the side at least 4 times). When the side differs from the preset's, the
 ``follow`` keys are recomputed for it and the batch and steps are chosen to fit a CPU budget
 (default 15 minutes) with the cost model ``seconds_per_step * (side / preset side)^2 *
-(batch / preset batch)``; a run never sees more images (steps x batch) than the preset's. Keys the user sets (a config
-file or overrides: ``--data.image_size``, ``--steps``, ``--train.batch_size``, ``--model.K``)
-always win. A preset without the block (paper, tiny) trains at its own size whatever the data.
+(batch / preset batch)``; a run never sees more images (steps x batch) than the preset's. Keys
+the user sets (a config file or overrides: ``--data.image_size``, ``--steps``,
+``--train.batch_size``, ``--model.K``) always win. A preset without the block (paper, tiny)
+trains at its own size whatever the data.
 """
 
 from __future__ import annotations
