@@ -340,3 +340,17 @@ def test_unpaired_without_evaluator_is_judged_by_the_task_itself(oracle) -> None
     assert {"AtoB/realism", "BtoA/realism", "domain_classifier/test_accuracy"} <= set(res)
     assert not any("translation_accuracy" in k for k in res)  # unlabelled domains
     assert oracle == []
+
+
+def test_paired_mean_target_baseline_is_the_mean_training_image(oracle) -> None:
+    """psnr_mean_target gives every input the mean of the TRAINING B images; a model returning
+    exactly that image scores it, and the identity baseline is scored separately."""
+    task = _paired_task()
+    test_b, _ = task.test.domain_tensors(1)
+    train_b = torch.full_like(test_b, 0.25)
+    task.train = Split([task.test.domain_tensors(0), (train_b, task.test.domain_tensors(1)[1])])
+    blind = translation.evaluate_translation(FakeModel(lambda x, d: torch.full_like(x, 0.25)), task)
+    assert blind["psnr"] == pytest.approx(blind["psnr_mean_target"])
+    assert blind["ssim"] == pytest.approx(blind["ssim_mean_target"])
+    assert blind["l1_mean_target"] == pytest.approx(float((test_b - 0.25).abs().mean()), rel=1e-5)
+    assert blind["psnr_mean_target"] != pytest.approx(blind["psnr_identity"])

@@ -19,7 +19,9 @@ swaps some (a 4 drawn as a 9 and a 9 as a 4) scores far higher here than in
 ``translation_accuracy``, one that loses the class does not.
 
 Paired tasks also get the identity baseline ``l1_identity``, ``psnr_identity``,
-``ssim_identity`` (the input unchanged, converted to B's channels).
+``ssim_identity`` (the input unchanged, converted to B's channels), and the blind baseline
+``l1_mean_target``, ``psnr_mean_target``, ``ssim_mean_target``: the mean of the training B
+images given for every input (what a translator that ignores its input can reach in PSNR).
 
 Every direction (paired: ``AtoB/``) also gets the label-free metrics of
 :mod:`transynth.eval.folder_metrics`: where the target domain has no embedded evaluator (any user
@@ -64,6 +66,9 @@ from transynth.eval.metrics import (
     ssim,
 )
 from transynth.nn.inference import run_batched
+
+#: Training B images averaged into the mean-target baseline of paired tasks (at most).
+MEAN_TARGET_IMAGES = 4000
 
 __all__ = ["evaluate_translation", "evaluator_domain_for", "translate_in_batches"]
 
@@ -190,6 +195,17 @@ def evaluate_translation(
     return results
 
 
+def _mean_training_target(task: Any, xb: torch.Tensor) -> torch.Tensor | None:
+    """The mean of the training B images at the test images' shape (1, C, H, W), or None."""
+    train = getattr(task, "train", None)
+    if train is None or len(train) == 0:
+        return None
+    yb, _ = train.domain_tensors(1)
+    if len(yb) == 0 or yb.shape[1:] != xb.shape[1:]:
+        return None
+    return yb[:MEAN_TARGET_IMAGES].float().mean(0, keepdim=True)
+
+
 def _evaluate_paired(
     model: Any,
     task: Any,
@@ -218,6 +234,12 @@ def _evaluate_paired(
     results["l1_identity"] = _batched_mean(l1, ident, xb, batch_size)
     results["psnr_identity"] = _batched_mean(psnr, ident, xb, batch_size)
     results["ssim_identity"] = _batched_mean(ssim, ident, xb, batch_size)
+    mean_b = _mean_training_target(task, xb)
+    if mean_b is not None:
+        blind = mean_b.expand_as(xb)
+        results["l1_mean_target"] = _batched_mean(l1, blind, xb, batch_size)
+        results["psnr_mean_target"] = _batched_mean(psnr, blind, xb, batch_size)
+        results["ssim_mean_target"] = _batched_mean(ssim, blind, xb, batch_size)
     dom_b = task.domains[1]
     name = evaluator_domain_for(dom_b.name, evaluator_domain)
     own, shared = direction_metrics(
