@@ -124,8 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     with new_scratch_dir() as scratch:
         for bc in configs:
             for size in args.sizes or [None]:
-                row = measure(bc, steps=args.steps, rounds=args.rounds, peaks=peaks,
-                              scratch=scratch, size=size)  # fmt: skip
+                row = measure(
+                    bc,
+                    steps=args.steps,
+                    rounds=args.rounds,
+                    peaks=peaks,
+                    scratch=scratch,
+                    size=size,
+                )
                 rows.append(row)
                 lines.append(table_row(row))
                 print(lines[-1], flush=True)
@@ -136,9 +142,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.write_text("\n".join(lines) + "\n")
     if args.json:
-        meta = {"cpu": cpu, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                "device": device, "gpu": gpu, "peaks": peaks, "steps": args.steps,
-                "rounds": args.rounds}  # fmt: skip
+        meta = {
+            "cpu": cpu,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "device": device,
+            "gpu": gpu,
+            "peaks": peaks,
+            "steps": args.steps,
+            "rounds": args.rounds,
+        }
         args.json.write_text(json.dumps({**meta, "rows": rows}, indent=1))
     return 0
 

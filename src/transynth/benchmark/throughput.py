@@ -57,23 +57,17 @@ class BenchConfig:
     reference: Mapping[str, float] = field(default_factory=dict)
 
 
+_CYCLEGAN = {"follow": {"d_layers": "patchgan"}, "reference": REFERENCE_PARAMETERS["cyclegan"]}
+_PIX2PIX = {
+    "follow": {"num_downs": "unet", "d_layers": "patchgan"},
+    "reference": REFERENCE_PARAMETERS["pix2pix"],
+}
+
 CONFIGS: tuple[BenchConfig, ...] = (
-    BenchConfig(
-        "cyclegan-paper-128", "cyclegan", "paper", 128, 1, "unaligned",
-        follow={"d_layers": "patchgan"}, reference=REFERENCE_PARAMETERS["cyclegan"],
-    ),  # fmt: skip
-    BenchConfig(
-        "cyclegan-paper-256", "cyclegan", "paper", 256, 1, "unaligned",
-        follow={"d_layers": "patchgan"}, reference=REFERENCE_PARAMETERS["cyclegan"],
-    ),  # fmt: skip
-    BenchConfig(
-        "pix2pix-paper-256", "pix2pix", "paper", 256, 1, "aligned",
-        follow={"num_downs": "unet", "d_layers": "patchgan"},
-        reference=REFERENCE_PARAMETERS["pix2pix"],
-    ),  # fmt: skip
-    BenchConfig(
-        "stargan-paper-128", "stargan", "paper", 128, 1, "domains", follow={"d_layers": "to_2x2"}
-    ),
+    BenchConfig("cyclegan-paper-128", "cyclegan", "paper", 128, 1, "unaligned", **_CYCLEGAN),
+    BenchConfig("cyclegan-paper-256", "cyclegan", "paper", 256, 1, "unaligned", **_CYCLEGAN),
+    BenchConfig("pix2pix-paper-256", "pix2pix", "paper", 256, 1, "aligned", **_PIX2PIX),
+    BenchConfig("stargan-paper-128", "stargan", "paper", 128, 1, "domains", {"d_layers": "to_2x2"}),
     BenchConfig("cyclegan-cpu", "cyclegan", "cpu"),
     BenchConfig("pix2pix-cpu", "pix2pix", "cpu"),
     BenchConfig("stargan-cpu", "stargan", "cpu"),
@@ -85,7 +79,9 @@ def config_named(name: str) -> BenchConfig:
     for bc in CONFIGS:
         if bc.name == name:
             return bc
-    raise ValueError(f"unknown configuration {name!r}; accepted: {', '.join(c.name for c in CONFIGS)}")
+    raise ValueError(
+        f"unknown configuration {name!r}; accepted: {', '.join(c.name for c in CONFIGS)}"
+    )
 
 
 # ---- data and configs ----------------------------------------------------------------------
@@ -133,7 +129,9 @@ def run_config(
     if side is not None and side != (bc.size or base.data.image_size):
         # a smoke test at another side: the keys that must follow it (as sizing would)
         sized = sized_model_keys(bc.method, base, side, bc.preset)
-        model = sized if sized is not None else {k: FOLLOW_RULES[r](side) for k, r in bc.follow.items()}
+        model = (
+            sized if sized is not None else {k: FOLLOW_RULES[r](side) for k, r in bc.follow.items()}
+        )
         if model:
             overrides["model"] = model
     return resolve_config(bc.method, preset=bc.preset, overrides=overrides)
