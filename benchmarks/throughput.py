@@ -65,9 +65,11 @@ def _achieved(path: dict) -> str:
 def table_row(row: dict) -> str:
     """One Markdown row of a `measure` result, in COLUMNS order."""
     a, b = row["fp32"], row["default"]
+    check = {"matches": "; = reference", "differs": "; DIFFERS from reference"}
+    check = check.get(row["parameter_check"], "")
     cells = [
         f"{row['name']} @{row['image_size']} px, batch {row['batch_size']}",
-        f"{row['parameters']['total'] / 1e6:.2f} ({row['parameters_counted']})",
+        f"{row['parameters']['total'] / 1e6:.2f} ({row['parameters_counted']}{check})",
         _path_name(row),
         f"{a['seconds_per_step']:.4f}",
         f"{b['seconds_per_step']:.4f}",

@@ -38,7 +38,8 @@ PEAKS = {"fp32": 1e9, "bf16": 2e9}
 @pytest.mark.parametrize(
     "bc",
     [
-        tp.BenchConfig("tiny-cyclegan", "cyclegan", "tiny", 16),
+        # a wrong reference count: measured at the reference size, so it is checked
+        tp.BenchConfig("tiny-cyclegan", "cyclegan", "tiny", 16, reference={"total": 28.29}),
         # a synthetic folder (as the paper presets read) and a gradient penalty (autograd.grad)
         tp.BenchConfig("tiny-stargan", "stargan", "tiny", 16, 2, "domains"),
     ],
@@ -65,6 +66,11 @@ def test_measure_times_both_paths_alternately(bc, tmp_path):
     )
     line = _script().table_row(row)
     assert line.count("|") == len(_script().COLUMNS) + 1
+    if bc.reference:
+        assert row["parameter_check"] == "differs" and "DIFFERS from reference" in line
+        assert row["parameter_warnings"][0].startswith("total: ")
+    else:
+        assert row["parameter_check"] == "none" and row["parameter_warnings"] == []
 
 
 def test_the_default_path_is_the_preset_and_fp32_is_plain_eager():

@@ -373,6 +373,9 @@ def measure(
         "parameters": counts,
         "parameters_counted": " + ".join(n for n in counts if n != "total"),
         "parameter_warnings": warnings,
+        "parameter_check": (
+            ("differs" if warnings else "matches") if bc.reference and at_reference else "none"
+        ),
         "order": timed.order,
         "steps_per_round": steps,
     }
