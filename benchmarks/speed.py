@@ -14,11 +14,11 @@ Ratios, not absolute times, are what transfer between runs on a shared machine.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
 import transynth
+from transynth.benchmark.throughput import StepRunner
 from transynth.config import resolve_config
 from transynth.training import Trainer
 from transynth.training.precision import native_bf16
@@ -36,31 +36,9 @@ VARIANTS = {
 def seconds_per_step(method: str, preset: str, steps: int, train: dict) -> float:
     overrides = {"train": {"progress": False, "tensorboard": False, "amp": "none", **train}}
     trainer = Trainer(resolve_config(method, preset=preset, overrides=overrides), "/tmp/unused")
-    batches = iter(trainer._loader())
-    step, seen = 0, set()
-
-    def train_step() -> None:
-        nonlocal step
-        batch = trainer._to_device(next(batches))
-        for phase in trainer.model.phases(step):
-            trainer._run_phase(phase, batch)
-            seen.add(phase)
-        step += 1
-
-    # Warm-up: every phase at least once (n_critic methods run G every few steps; compiled
-    # graphs are built on first use, and rebuilt once with dynamic shapes), then 3 more steps.
-    # Phases that start late (DTN trains f alone for its first 2,000 steps) are not waited for.
-    while seen != set(trainer.specs) and step < 20:
-        train_step()
-    for _ in range(3):
-        train_step()
-    sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
-    sync()  # GPU kernels run asynchronously: time what they do, not their launches
-    start = time.perf_counter()
-    for _ in range(steps):
-        train_step()
-    sync()
-    return (time.perf_counter() - start) / steps
+    runner = StepRunner(trainer)  # the warm-up that benchmarks/throughput.py uses too
+    runner.warm_up()
+    return runner.time(steps)[0]
 
 
 def main() -> None:
