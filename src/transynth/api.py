@@ -16,6 +16,7 @@ from transynth import eval as evaluation
 from transynth.capabilities import comparison_table
 from transynth.config import ConfigError, RunConfig, config_from_dict, resolve_config
 from transynth.data.types import DomainInfo
+from transynth.eval.selection import check_selection_metrics
 from transynth.models.base import Method
 from transynth.registry import get_model_class, list_models
 from transynth.runfolder import MetricsRecord, RunFolder
@@ -87,6 +88,7 @@ def train(
                 "under torchrun, pass --out so that every process writes one run folder"
             )
         out = default_run_dir(cfg)
+    check_selection_metrics(cfg.train)  # refused before anything is written
     if int(os.environ.get("RANK", "0")) == 0:
         RunFolder(out).write_sizing(sizing)
     return fit_with_restarts(cfg, out)
