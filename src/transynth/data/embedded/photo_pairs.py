@@ -26,6 +26,8 @@ import warnings
 import numpy as np
 from PIL import Image
 
+from .photos import as_rgb
+
 #: Photos crops are taken from, in a fixed order; name -> where it comes from.
 SOURCES = {
     "astronaut": "skimage",
@@ -46,15 +48,6 @@ TEST_CROPS_PER_PHOTO = 300  # 2 photos -> 600 test crops
 MIN_STD = 12.0  # of 255: flatter crops are redrawn
 CANNY_SIGMA = 1.0  # at the output size (64 px): fine edges, little texture noise
 SEED = 20170721  # pix2pix's CVPR date
-
-
-def _as_rgb(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a)
-    if a.dtype != np.uint8:
-        a = np.clip(a, 0, 255).astype(np.uint8)
-    if a.ndim == 2:
-        a = np.repeat(a[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(a[:, :, :3])
 
 
 @functools.cache
@@ -83,7 +76,7 @@ def load_photo(name: str) -> np.ndarray:
             path = os.path.join(matplotlib.get_data_path(), "sample_data", f"{name}.jpg")
             with Image.open(path) as im:
                 img = np.asarray(im.convert("RGB"))
-    out = _as_rgb(img)
+    out = as_rgb(img)
     out.setflags(write=False)
     return out
 

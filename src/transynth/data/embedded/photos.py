@@ -25,7 +25,8 @@ SKIMAGE_PHOTOS = (
 SKLEARN_PHOTOS = ("china.jpg", "flower.jpg")
 
 
-def _as_rgb(a: np.ndarray) -> np.ndarray:
+def as_rgb(a: np.ndarray) -> np.ndarray:
+    """`a` as a contiguous uint8 (H, W, 3) array (gray repeated, alpha dropped)."""
     a = np.asarray(a)
     if a.dtype != np.uint8:
         a = np.clip(a, 0, 255).astype(np.uint8)
@@ -44,13 +45,13 @@ def load_photos() -> tuple[np.ndarray, ...]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in SKIMAGE_PHOTOS:
-            photos.append(_as_rgb(getattr(skimage.data, name)()))
+            photos.append(as_rgb(getattr(skimage.data, name)()))
         sample = load_sample_images()
     by_name = {
         os.path.basename(f): im for f, im in zip(sample.filenames, sample.images, strict=True)
     }
     for name in SKLEARN_PHOTOS:
-        photos.append(_as_rgb(by_name[name]))
+        photos.append(as_rgb(by_name[name]))
     for p in photos:
         p.setflags(write=False)
     return tuple(photos)
