@@ -16,7 +16,6 @@ Each returned term is already multiplied by its weight: the dict is both the obj
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,29 +31,10 @@ from transynth.export import (
     TranslationGraph,
     export_spec,
 )
+from transynth.models.optimizer_spec import OptimizerSpec
 from transynth.runconfig import RunConfig
 
 DIRECTIONS = ("AtoB", "BtoA")
-
-
-@dataclass(frozen=True)
-class OptimizerSpec:
-    """One optimizer: the networks it updates and its settings (from the method's config)."""
-
-    networks: tuple[str, ...]
-    lr: float
-    betas: tuple[float, float] = (0.5, 0.999)
-    kind: str = "adam"  # adam | rmsprop
-    weight_decay: float = 0.0
-
-    def build(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-        if self.kind == "adam":
-            return torch.optim.Adam(
-                params, lr=self.lr, betas=self.betas, weight_decay=self.weight_decay
-            )
-        if self.kind == "rmsprop":
-            return torch.optim.RMSprop(params, lr=self.lr, weight_decay=self.weight_decay)
-        raise ValueError(f"unknown optimizer {self.kind!r}; accepted: adam, rmsprop")
 
 
 class Method(nn.Module):
