@@ -21,7 +21,8 @@ swaps some (a 4 drawn as a 9 and a 9 as a 4) scores far higher here than in
 Paired tasks also get the identity baseline ``l1_identity``, ``psnr_identity``,
 ``ssim_identity`` (the input unchanged, converted to B's channels), and the blind baseline
 ``l1_mean_target``, ``psnr_mean_target``, ``ssim_mean_target``: the mean of the training B
-images given for every input (what a translator that ignores its input can reach in PSNR).
+images given for every input (what a translator that ignores its input can reach in PSNR),
+omitted when the training split is too large to decode whole (``MEAN_TARGET_VALUES``).
 
 Every direction (paired: ``AtoB/``) also gets the label-free metrics of
 :mod:`transynth.eval.folder_metrics`: where the target domain has no embedded evaluator (any user
@@ -67,8 +68,10 @@ from transynth.eval.metrics import (
 )
 from transynth.nn.inference import run_batched
 
-#: Training B images averaged into the mean-target baseline of paired tasks (at most).
+#: Training B images averaged into the mean-target baseline of paired tasks (at most), and the
+#: most values (images x C x H x W) a training split may hold for the baseline to be computed.
 MEAN_TARGET_IMAGES = 4000
+MEAN_TARGET_VALUES = 200_000_000
 
 __all__ = ["evaluate_translation", "evaluator_domain_for", "translate_in_batches"]
 
@@ -198,8 +201,8 @@ def evaluate_translation(
 def _mean_training_target(task: Any, xb: torch.Tensor) -> torch.Tensor | None:
     """The mean of the training B images at the test images' shape (1, C, H, W), or None."""
     train = getattr(task, "train", None)
-    if train is None or len(train) == 0:
-        return None
+    if train is None or len(train) == 0 or len(train) * xb[0].numel() > MEAN_TARGET_VALUES:
+        return None  # a large folder would be decoded whole for one baseline: skipped
     yb, _ = train.domain_tensors(1)
     if len(yb) == 0 or yb.shape[1:] != xb.shape[1:]:
         return None
